@@ -1,0 +1,48 @@
+# callwright — `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+# Debian packages the platform and its tests use.
+APT_PACKAGES := espeak-ng
+STAMP := $(VENV)/.installed
+
+.PHONY: install system-deps run test bench lint typecheck lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip sync -q --python $(PY) requirements.lock
+	$(UV) pip install -q --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+run: install system-deps
+	$(VENV)/bin/callwright serve
+
+test: install system-deps
+	$(PY) -m pytest -q
+
+bench: install system-deps
+	@for f in bench/*.py; do echo "# $$f" >&2; $(PY) $$f || exit 1; done
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(PY) -m mypy
+
+lock: install
+	$(UV) pip compile -q pyproject.toml --extra engines --extra dev --python-version 3.11 \
+	  --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,42 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from callwright import __version__
+from callwright.api import errors
+from callwright.api.routes import agents, numbers, workspace
+from callwright.bootstrap import container
+from callwright.settings import Settings
+
+PREFIX = "/ca/api/v0"
+
+
+def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with container(settings, migrate=migrate) as c:
+            app.state.container = c
+            yield
+
+    app = FastAPI(
+        title="callwright",
+        version=__version__,
+        description="Self-hostable voice-AI agents with a Ringg-compatible REST API.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    api = APIRouter(prefix=PREFIX)
+    for module in (workspace, numbers, agents):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,1 @@
+"""Request and response bodies, field for field as Ringg documents them."""

@@ -1,0 +1,1 @@
+"""Repositories: every query here is scoped to one workspace."""

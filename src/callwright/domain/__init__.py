@@ -1,0 +1,1 @@
+"""Pure business rules: no SQLAlchemy, FastAPI, httpx or vendor SDK here."""
