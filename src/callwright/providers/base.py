@@ -10,7 +10,7 @@ lazily, on the first ``create`` (never at import time) and shared by every call.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
@@ -37,10 +37,18 @@ class ErrorCategory(StrEnum):
 class ProviderError(Exception):
     """Every vendor/engine error is translated into this at the provider boundary."""
 
-    def __init__(self, message: str, *, category: ErrorCategory, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: ErrorCategory,
+        retryable: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.category = category
         self.retryable = retryable
+        self.retry_after_s = retry_after_s  # the vendor's Retry-After, when it sent one
 
 
 # --------------------------------------------------------------------------- VAD
@@ -90,7 +98,7 @@ class LanguageModel(Protocol):
         *,
         max_tokens: int = 256,
         temperature: float = 0.2,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Yield the reply as text deltas as they are produced. Closing the iterator
         (``aclose``) stops generation promptly: that is how barge-in cancels a reply."""
         ...
@@ -111,7 +119,7 @@ class LanguageModel(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Voice:
-    id: str  # stable id used by assistants: "<provider>:<voice name>", e.g. "piper:en_US-joe-medium"
+    id: str  # "<provider>:<voice name>", e.g. "piper:en_US-joe-medium"
     name: str
     languages: tuple[str, ...]
     gender: str | None = None
@@ -119,7 +127,7 @@ class Voice:
 
 
 class TextToSpeech(Protocol):
-    def synthesize(self, text: str) -> AsyncIterator[bytes]:
+    def synthesize(self, text: str) -> AsyncGenerator[bytes, None]:
         """Yield 16 kHz PCM chunks for ``text`` (any chunk size) as soon as they exist."""
         ...
 

@@ -1,0 +1,1 @@
+"""llm providers, one file each; loaded lazily through callwright.providers.registry."""

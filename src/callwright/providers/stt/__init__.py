@@ -1,0 +1,1 @@
+"""stt providers, one file each; loaded lazily through callwright.providers.registry."""

@@ -1,0 +1,1 @@
+"""telephony providers, one file each; loaded lazily through callwright.providers.registry."""

@@ -1,0 +1,1 @@
+"""tts providers, one file each; loaded lazily through callwright.providers.registry."""

@@ -1,0 +1,1 @@
+"""vad providers, one file each; loaded lazily through callwright.providers.registry."""
