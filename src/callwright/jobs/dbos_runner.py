@@ -1,0 +1,379 @@
+"""The DBOS Transact adapter of the jobs port (dbos 3.4.x).
+
+One DBOS workflow, ``callwright.job(kind, key, payload)``, dispatches to the handler
+registered for ``kind``; the job key is the workflow id, so enqueueing a key twice
+attaches to the existing workflow. Queues are DBOS database-backed queues (global,
+per-worker and per-partition caps). ``not_before`` becomes DBOS's durable
+``delay_seconds``; ``JobContext.step`` is a DBOS step; ``sleep_until`` is ``DBOS.sleep``.
+
+The system database is a SQLite file (embedded, one process) or PostgreSQL (many
+``callwright worker`` processes on many machines sharing it). Each process needs a
+*stable* ``executor_id`` (hostname, StatefulSet ordinal): on start DBOS recovers the
+PENDING workflows recorded under that id; the :class:`RecoverySupervisor` recovers those
+of executors that stay silent.
+
+Nothing happens until :meth:`DbosJobRunner.__aenter__`: the workflow is registered with
+DBOS there, and DBOS is launched on the running event loop, so handlers run as tasks on
+the application's loop (they may use its connection pools). DBOS is a process-wide
+singleton: one runner per process at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import dbos._dbos as dbos_internal
+from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions, StepOptions
+from dbos._error import DBOSException
+from sqlalchemy.exc import SQLAlchemyError
+
+from callwright.jobs.port import (
+    Handler,
+    JobError,
+    JobSpec,
+    JobStatus,
+    RetryPolicy,
+)
+from callwright.jobs.registry import JobRegistry
+from callwright.jobs.supervisor import ExecutorHeartbeats, RecoverySupervisor
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+WORKFLOW_NAME = "callwright.job"
+# What the engine may raise at our boundary: its own errors and database failures.
+_ENGINE_ERRORS = (DBOSException, SQLAlchemyError)
+
+_STATUS = {
+    "DELAYED": JobStatus.SCHEDULED,
+    "ENQUEUED": JobStatus.QUEUED,
+    "PENDING": JobStatus.RUNNING,
+    "SUCCESS": JobStatus.SUCCEEDED,
+    "ERROR": JobStatus.FAILED,
+    "MAX_RECOVERY_ATTEMPTS_EXCEEDED": JobStatus.FAILED,
+    "CANCELLED": JobStatus.CANCELLED,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DbosJobsConfig:
+    """How to run DBOS. ``system_database_url``: ``sqlite:///path/jobs.sqlite`` or
+    ``postgresql://user@host/db`` (the database must be reachable; DBOS creates its
+    ``dbos`` schema). ``application_version`` must be equal on every process sharing the
+    system database (DBOS only recovers and dequeues work of its own version): bump it
+    when a handler's sequence of steps changes incompatibly."""
+
+    system_database_url: str
+    executor_id: str = "local"
+    app_name: str = "callwright"
+    system_schema: str = "dbos"  # PostgreSQL schema for DBOS's tables and our heartbeats
+    application_version: str = "callwright-1"
+    heartbeat_interval_s: float = 10.0
+    executor_silence_s: float = 60.0
+    log_level: str = "WARNING"
+    # Queues this process dequeues from; None = all, () = enqueue-only (e.g. API nodes).
+    listen_queues: tuple[str, ...] | None = None
+
+
+def system_database_url_for(*, app_database_url: str, data_dir: Path) -> str:
+    """The DBOS system database for an app database URL: the same PostgreSQL database
+    (DBOS keeps to its own schema), or a separate SQLite file beside the app's (two files,
+    so the job engine's writes do not queue behind the app's on one SQLite lock)."""
+    url = app_database_url.strip()
+    if url.startswith(("postgresql", "postgres://")):
+        return "postgresql://" + url.split("://", 1)[1]
+    return f"sqlite:///{(data_dir / 'jobs.sqlite').resolve()}"
+
+
+class _DbosJobContext:
+    """JobContext over DBOS steps and durable sleep (valid only inside the workflow)."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    async def step(
+        self, name: str, fn: Callable[[], Awaitable[T]], *, retry: RetryPolicy | None = None
+    ) -> T:
+        options: StepOptions = {"name": name}
+        if retry is not None:
+            options["retries_allowed"] = True
+            options["max_attempts"] = retry.max_attempts
+            options["interval_seconds"] = retry.interval_s
+            options["backoff_rate"] = retry.backoff_rate
+
+        # A coroutine *function*, so DBOS awaits it (it inspects the callable, and a
+        # lambda returning a coroutine would be taken for a plain function).
+        async def call() -> T:
+            return await fn()
+
+        result: T = await DBOS.run_step_async(options, call)
+        return result
+
+    async def sleep_until(self, when: datetime) -> None:
+        # Never skip the call: a skipped sleep consumes no step id, and a replay that
+        # did sleep would then misnumber every later step. DBOS replays the recorded
+        # wake-up time, so the seconds passed only matter the first time.
+        seconds = (when - datetime.now(UTC)).total_seconds()
+        await DBOS.sleep_async(max(seconds, 0.001))
+
+    async def wait_signal(self, topic: str, *, timeout_s: float) -> Mapping[str, Any] | None:
+        data: Mapping[str, Any] | None = await DBOS.recv_async(topic, timeout_seconds=timeout_s)
+        return data
+
+
+def _register_workflow(registry: JobRegistry) -> None:
+    """Register the one dispatching workflow with DBOS, closing over ``registry``.
+    Called at launch, never at import; recovery finds it by its fixed name."""
+
+    async def run_job(kind: str, key: str, payload: dict[str, Any]) -> None:
+        await registry.handler(kind)(_DbosJobContext(key), payload)
+
+    DBOS.workflow(name=WORKFLOW_NAME)(run_job)
+
+
+class DbosJobRunner:
+    """JobRunner on DBOS. Use as ``async with runner:`` inside the app lifespan or the
+    worker command; it launches DBOS, declares the queues, starts the heartbeat and
+    recovery supervisor. On exit it stops dequeuing, cancels running handlers, hands their
+    jobs back to their queues (another worker, or this one on its next start, resumes them
+    from their last completed step) and shuts DBOS down.
+
+    Inside a handler, ``enqueue``/``status``/``cancel`` are recorded as steps of the
+    calling job, so a re-run does not enqueue twice (and sees the recorded status)."""
+
+    def __init__(self, *, config: DbosJobsConfig, registry: JobRegistry) -> None:
+        self._config = config
+        self._registry = registry
+        self._supervisor_task: asyncio.Task[None] | None = None
+        self._heartbeats: ExecutorHeartbeats | None = None
+        self._supervisor: RecoverySupervisor | None = None
+        self._loop_executor: Any = None
+        self._started = False
+        self._owns_dbos = False
+
+    @property
+    def executor_id(self) -> str:
+        return self._config.executor_id
+
+    @property
+    def supervisor(self) -> RecoverySupervisor:
+        if self._supervisor is None:
+            raise JobError("the job runner is not started")
+        return self._supervisor
+
+    async def __aenter__(self) -> DbosJobRunner:
+        if getattr(dbos_internal, "_dbos_global_instance", None) is not None:
+            raise JobError("a DBOS instance already runs in this process; one runner only")
+        cfg = self._config
+        loop = asyncio.get_running_loop()
+        # DBOS replaces the loop's default executor with its own pool; remember ours.
+        self._loop_executor = getattr(loop, "_default_executor", None)
+        _register_workflow(self._registry)
+        dbos_config: DBOSConfig = {
+            "name": cfg.app_name,
+            "system_database_url": cfg.system_database_url,
+            "executor_id": cfg.executor_id,
+            "application_version": cfg.application_version,
+            "log_level": cfg.log_level,
+            "dbos_system_schema": cfg.system_schema,
+        }
+        try:
+            # Migrate and declare the queues before launch, so DBOS's queue manager finds
+            # them on its first pass (a queue declared after launch waits ~1 s for it).
+            await asyncio.to_thread(_prepare_system_database, cfg, self._registry)
+            DBOS(config=dbos_config)
+            self._owns_dbos = True
+            if cfg.listen_queues is not None:
+                DBOS.listen_queues(list(cfg.listen_queues))
+            # Launch on the loop's own thread (it blocks briefly): DBOS then runs dequeued
+            # async workflows as tasks on this loop.
+            DBOS.launch()
+            self._heartbeats = ExecutorHeartbeats(
+                system_database_url=cfg.system_database_url, schema=cfg.system_schema
+            )
+            await asyncio.to_thread(self._heartbeats.create_table)
+            self._supervisor = RecoverySupervisor(
+                heartbeats=self._heartbeats,
+                executor_id=cfg.executor_id,
+                recover=self._recover_executor,
+                interval_s=cfg.heartbeat_interval_s,
+                silence_s=cfg.executor_silence_s,
+            )
+            await self._supervisor.sweep_once()
+        except BaseException:
+            await self._shutdown()
+            raise
+        self._supervisor_task = asyncio.create_task(
+            self._supervisor.run(), name=f"jobs-supervisor-{cfg.executor_id}"
+        )
+        self._started = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._shutdown()
+
+    async def enqueue(self, job: JobSpec) -> None:
+        self._check_started()
+        queue = self._registry.check(job)
+        options: EnqueueOptions = {
+            "workflow_name": WORKFLOW_NAME,
+            "queue_name": queue.name,
+            "workflow_id": job.key,
+            "app_version": self._config.application_version,
+        }
+        if job.partition is not None:
+            options["queue_partition_key"] = job.partition
+        if job.not_before is not None:
+            delay_s = (job.not_before - datetime.now(UTC)).total_seconds()
+            if delay_s > 0:
+                options["delay_seconds"] = delay_s
+        try:
+            await DBOS.enqueue_workflow_with_options_async(
+                options, job.kind, job.key, dict(job.payload)
+            )
+        except _ENGINE_ERRORS as e:
+            raise JobError(f"enqueue of {job.key!r} failed: {e}") from e
+
+    async def cancel(self, key: str) -> None:
+        self._check_started()
+        try:
+            await DBOS.cancel_workflow_async(key)
+        except _ENGINE_ERRORS as e:
+            raise JobError(f"cancel of {key!r} failed: {e}") from e
+
+    async def status(self, key: str) -> JobStatus | None:
+        self._check_started()
+        try:
+            st = await DBOS.get_workflow_status_async(key)
+        except _ENGINE_ERRORS as e:
+            raise JobError(f"status of {key!r} failed: {e}") from e
+        return None if st is None else _STATUS[st.status]
+
+    async def signal(
+        self, key: str, topic: str, data: Mapping[str, Any], *, dedupe_key: str | None = None
+    ) -> None:
+        self._check_started()
+        try:
+            await DBOS.send_async(key, dict(data), topic, idempotency_key=dedupe_key)
+        except _ENGINE_ERRORS as e:
+            raise JobError(f"signal to {key!r} failed: {e}") from e
+
+    async def _recover_executor(self, executor_id: str) -> int:
+        handles = await asyncio.to_thread(DBOS._recover_pending_workflows, [executor_id])
+        return len(handles)
+
+    def _check_started(self) -> None:
+        if not self._started:
+            raise JobError("the job runner is not started (use `async with runner:`)")
+
+    async def _shutdown(self) -> None:
+        was_started, self._started = self._started, False
+        if self._supervisor_task is not None:
+            self._supervisor_task.cancel()
+            await asyncio.gather(self._supervisor_task, return_exceptions=True)
+            self._supervisor_task = None
+        instance = getattr(dbos_internal, "_dbos_global_instance", None)
+        if instance is not None and self._owns_dbos:
+            self._owns_dbos = False
+            # Stop dequeuing first, so no new handler starts while we cancel the running
+            # ones. A cancelled handler's workflow stays PENDING under our executor id.
+            for event in instance.background_thread_stop_events:
+                event.set()
+            await _cancel_all(instance._workflow_tasks)
+            # A dequeue in flight may still hand us a task: let the queue threads end.
+            await asyncio.to_thread(_join_queue_workers, timeout_s=10.0)
+            await _cancel_all(instance._workflow_tasks)
+            if was_started:
+                # Hand our PENDING jobs back to their queues now, so other workers take
+                # them at once instead of after the silence period (graceful scale-down).
+                try:
+                    await asyncio.to_thread(
+                        DBOS._recover_pending_workflows, [self._config.executor_id]
+                    )
+                except Exception:
+                    log.exception("handing back pending jobs failed; the supervisor will")
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                await asyncio.get_running_loop().run_in_executor(
+                    pool, lambda: DBOS.destroy(destroy_registry=True)
+                )
+            await _cancel_all(instance._workflow_tasks)
+        if self._heartbeats is not None:
+            self._heartbeats.close()
+            self._heartbeats = None
+        loop = asyncio.get_running_loop()
+        # DBOS's pool is shut down now; give the loop a working default executor back.
+        loop.set_default_executor(self._loop_executor or ThreadPoolExecutor())
+
+
+def _prepare_system_database(cfg: DbosJobsConfig, registry: JobRegistry) -> None:
+    """Create/migrate DBOS's schema and upsert our queues' caps (blocking)."""
+    DBOS.migrate(cfg.system_database_url, schema=cfg.system_schema)
+    client = DBOSClient(
+        system_database_url=cfg.system_database_url,
+        dbos_system_schema=cfg.system_schema,
+        application_name=cfg.app_name,
+    )
+    try:
+        for q in registry.queues.values():
+            client.register_queue(
+                q.name,
+                global_concurrency=q.concurrency,
+                worker_concurrency=q.worker_concurrency,
+                partition_concurrency=q.partition_concurrency,
+                partition_limiter=(
+                    {"limit": q.partition_rate.limit, "period": q.partition_rate.period_s}
+                    if q.partition_rate
+                    else None
+                ),
+                limiter={"limit": q.rate.limit, "period": q.rate.period_s} if q.rate else None,
+                polling_interval_sec=q.polling_interval_s,
+                on_conflict="always_update",
+            )
+    finally:
+        client.destroy()
+
+
+def _join_queue_workers(*, timeout_s: float) -> None:
+    """Wait for DBOS's queue worker threads (named ``queue-worker-*``) to exit."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("queue-worker-"):
+            thread.join(timeout=timeout_s)
+
+
+async def _cancel_all(tasks: set[asyncio.Task[Any]]) -> None:
+    pending = [t for t in list(tasks) if not t.done()]
+    for t in pending:
+        t.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+def build_dbos_runner(
+    *,
+    config: DbosJobsConfig,
+    handlers: Mapping[str, Handler] | None = None,
+    registry: JobRegistry | None = None,
+) -> DbosJobRunner:
+    """Build (do not start) the DBOS runner from a registry. ``handlers`` is a shortcut
+    for a registry holding only those handlers on the default queue."""
+    reg = registry if registry is not None else JobRegistry()
+    for kind, handler in (handlers or {}).items():
+        reg.add_handler(kind, handler)
+    return DbosJobRunner(config=config, registry=reg)
