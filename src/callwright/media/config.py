@@ -72,7 +72,11 @@ class TurnSettings:
     endpoint_silence_ms: int = 500  # silence that ends the caller's turn
     speculative_stt_ms: int = 200  # transcribe early at this pause; 0 disables
     preroll_ms: int = 200  # audio kept from before speech onset for STT
-    min_barge_in_ms: int = 300  # caller speech this long while the agent talks -> pause agent
+    min_barge_in_ms: int = 300  # a final transcript this long (or min words) interrupts
+    # Caller speech this long while the agent talks stops the agent's audio until we know what
+    # was said. Longer than a spoken backchannel ("okay", "haan": 300-450 ms), so those never
+    # stop it; the agent then stops within ~100 ms (VAD onset and one 20 ms tick).
+    pause_after_ms: int = 500
     min_barge_in_words: int = 2  # or this many (non-backchannel) words in an interim transcript
     backchannel_words: frozenset[str] = DEFAULT_BACKCHANNEL_WORDS
     stop_words: frozenset[str] = DEFAULT_STOP_WORDS

@@ -48,7 +48,6 @@ from callwright.providers.base import FRAME_BYTES, MediaStream, ProviderError
 
 log = logging.getLogger(__name__)
 
-BARGE_IN_GRACE_MS = 200  # interim STT may clear a backchannel this long before we pause
 INTERIM_RECHECK_MS = 700  # a long backchannel-looking utterance is re-checked this often
 HANGUP_DRAIN_S = 0.2  # let the far end play its last buffered frames before hanging up
 
@@ -256,7 +255,7 @@ class CallSession:
             self._playout.paused_since is None
             and not self._barge_cleared
             and self._reply is not None
-            and speech_ms >= self._turn_cfg.min_barge_in_ms + BARGE_IN_GRACE_MS
+            and speech_ms >= self._turn_cfg.pause_after_ms
         ):
             self._playout.pause(now)  # stop talking while we find out what the caller said
 
@@ -326,8 +325,10 @@ class CallSession:
     async def _answer_later(self, event: UtteranceEnded) -> None:
         text = await self._transcribe(event.audio)
         while self._reply is not None:
+            # Clear first: the event may still be set from an earlier reply, and waiting on a
+            # set event would spin without ever yielding to the loop.
+            self._reply_closed.clear()
             await self._reply_closed.wait()
-        self._reply_closed.clear()
         if self._ended.is_set() or self._pending_end is not None:
             return  # the line that played was the last one: the call is ending
         reply = self._new_answer(event)

@@ -7,7 +7,7 @@ speech quality. :class:`ScriptedLLM` is the only scripted LLM in the codebase.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -101,11 +101,11 @@ class ScriptedLLM:
 
     def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int = 256, temperature: float = 0.2
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         self.requests.append(tuple(messages))
         return self._gen(_deltas(self._pick(messages)))
 
-    async def _gen(self, deltas: list[str]) -> AsyncIterator[str]:
+    async def _gen(self, deltas: list[str]) -> AsyncGenerator[str, None]:
         done = False
         try:
             if self._first_delay > 0:
@@ -142,11 +142,11 @@ class FakeTTS:
         self._delay_s = delay_s
         self.texts: list[str] = []
 
-    def synthesize(self, text: str) -> AsyncIterator[bytes]:
+    def synthesize(self, text: str) -> AsyncGenerator[bytes, None]:
         self.texts.append(text)
         return self._gen(marker.encode(text, ms_per_char=self._ms_per_char))
 
-    async def _gen(self, audio: bytes) -> AsyncIterator[bytes]:
+    async def _gen(self, audio: bytes) -> AsyncGenerator[bytes, None]:
         if self._delay_s > 0:
             await asyncio.sleep(self._delay_s)
         step = self._chunk_bytes or len(audio) or 1

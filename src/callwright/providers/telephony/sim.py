@@ -9,7 +9,8 @@ then, by the callee number's last four digits:
 - ``0004`` answers, then hangs up as soon as the agent's greeting ends
 - ``0005`` answers and stays silent
 - anything else: a simulated callee persona — ``variables["persona"]`` (a catalogue name or
-  a short description, see :mod:`callwright.sim.personas`) or the cooperative default.
+  a short description, see :mod:`callwright.sim.personas`) or the cooperative default;
+  the persona names ``busy`` and ``no_answer`` give those outcomes on any number.
 
 Answered calls return a :class:`MediaStream` whose audio really crosses a G.711 μ-law line
 (:mod:`callwright.sim.line`); the callee listens with VAD + STT and speaks with TTS.
@@ -32,8 +33,9 @@ from callwright.providers import registry
 from callwright.providers.base import DialOutcome, DialRequest, DialResult, EngineSpec
 from callwright.sim.line import SimLine
 from callwright.sim.network import SimNetwork
-from callwright.sim.persona import Persona, PersonaEngines, PersonaReport
+from callwright.sim.persona import Persona, PersonaEngines
 from callwright.sim.personas import CATALOGUE, PersonaSpec, callee_name, resolve_persona
+from callwright.sim.report import PersonaReport
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ RESERVED_PERSONAS: dict[str, str] = {
 
 # Builds one call's callee engines; the argument is the callee's own name (a person
 # recognises their own name: engines that take a vocabulary hint should get it).
+KEEP_FINISHED_CALLS = 100  # finished calls whose callee report stays readable
+
 PersonaEngineFactory = Callable[[str], Awaitable[PersonaEngines]]
 
 
@@ -95,6 +99,7 @@ class SimTelephony:
         self._calls: dict[str, _SimCall] = {}
 
     async def dial(self, request: DialRequest) -> DialResult:
+        self._forget_old_calls()
         provider_call_id = f"sim-{uuid.uuid4().hex[:20]}"
         await self.network.record_dial(
             provider_call_id=provider_call_id,
@@ -104,10 +109,11 @@ class SimTelephony:
         )
         try:
             return await self._connect(provider_call_id, request)
-        except BaseException:
+        except BaseException as exc:
             if provider_call_id not in self._calls:  # never connected: release the line
+                detail = "cancelled" if isinstance(exc, asyncio.CancelledError) else "error"
                 await asyncio.shield(
-                    self.network.record_failure(provider_call_id, DialOutcome.FAILED, "error")
+                    self.network.record_failure(provider_call_id, DialOutcome.FAILED, detail)
                 )
             raise
 
@@ -115,10 +121,11 @@ class SimTelephony:
         if not _E164.match(request.to_number):
             return await self._fail(provider_call_id, DialOutcome.FAILED, "invalid number")
         suffix = request.to_number[-4:]
-        if suffix == "0001":
+        asked = (request.variables.get("persona") or "").strip().lower().replace(" ", "_")
+        if suffix == "0001" or asked == "busy":
             await asyncio.sleep(min(self._ring_delay_s, request.ring_timeout_s))
             return await self._fail(provider_call_id, DialOutcome.BUSY, BUSY_DETAIL)
-        if suffix == "0002" or self._ring_delay_s > request.ring_timeout_s:
+        if suffix == "0002" or asked == "no_answer" or self._ring_delay_s > request.ring_timeout_s:
             await asyncio.sleep(request.ring_timeout_s)
             return await self._fail(provider_call_id, DialOutcome.NO_ANSWER, NO_ANSWER_DETAIL)
         spec = _persona_for(suffix, request.variables)
@@ -145,6 +152,12 @@ class SimTelephony:
     async def _fail(self, provider_call_id: str, outcome: DialOutcome, detail: str) -> DialResult:
         await self.network.record_failure(provider_call_id, outcome, detail)
         return DialResult(outcome, provider_call_id, detail=detail)
+
+    def _forget_old_calls(self) -> None:
+        """Keep the reports of the last ``KEEP_FINISHED_CALLS`` ended calls, not all of them."""
+        finished = [key for key, call in self._calls.items() if call.persona.done()]
+        for key in finished[: max(0, len(finished) - KEEP_FINISHED_CALLS)]:
+            del self._calls[key]
 
     def line(self, provider_call_id: str) -> SimLine:
         """The line of an answered call (tests read ``clear_times_mono`` and ``hung_up_by``)."""
