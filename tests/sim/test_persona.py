@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from callwright.providers.base import SAMPLE_RATE_HZ
 from callwright.sim.line import SimLine
 from callwright.sim.persona import Persona, PersonaEngines
-from callwright.sim.personas import CATALOGUE, Interjection, PersonaSpec
+from callwright.sim.personas import CATALOGUE, LEAVE_TAKING, Interjection, PersonaSpec
 from callwright.sim.report import PersonaReport, SpeechKind
 from callwright.testing.engines import FakeSTT, FakeTTS, FakeVAD
 from tests.sim.simkit import AgentSide
@@ -122,3 +123,16 @@ async def test_voicemail_greets_then_beeps_then_never_replies() -> None:
     assert [s.kind for s in report.spoken] == [SpeechKind.GREETING]
     assert report.spoken[0].completed
     assert agent.last_loud > 0  # the beep (a 1 kHz tone survives the line) was heard
+
+
+async def test_cooperative_callee_takes_leave_after_a_few_replies() -> None:
+    spec = CATALOGUE["cooperative"]
+    assert spec.patience_replies == 4
+    questions = ["Is now a good time?", "Do you use our app?", "Would you like a demo?"]
+    report, _, line = await _call(
+        replace(spec, patience_replies=2), questions, [0.6, 0.6, 0.6], pause_s=1.2
+    )
+    replies = [s.text for s in report.spoken]
+    assert replies[:2] == ["Yes, that works for me.", "Yes, that works for me."]
+    assert replies[2] == LEAVE_TAKING
+    assert line.closed  # and then the callee hangs up

@@ -33,6 +33,7 @@ from callwright.providers.base import (
 )
 from callwright.sim.line import PHONE_FRAME_BYTES, Handset, ulaw_rms
 from callwright.sim.personas import (
+    LEAVE_TAKING,
     Interjection,
     PersonaSpec,
     callee_name,
@@ -160,6 +161,7 @@ class Persona:
         self._agent_turns = 0
         self._overlap_ticks = 0
         self._reply_index = 0
+        self._replies_given = 0
         self._unanswered = ""
         self._synth_cache: dict[str, list[bytes]] = {}
         self._interrupted_turns: set[int] = set()  # agent utterances we cut off
@@ -326,6 +328,9 @@ class Persona:
 
     def _next_reply(self, heard: str) -> str | None:
         spec = self._spec
+        self._replies_given += 1
+        if spec.patience_replies is not None and self._replies_given > spec.patience_replies:
+            return LEAVE_TAKING
         if spec.replies and (self._reply_index < len(spec.replies) or spec.repeat_replies):
             reply = spec.replies[self._reply_index % len(spec.replies)]
             self._reply_index += 1

@@ -45,12 +45,16 @@ class PersonaSpec:
     hangup_on_goodbye: bool = True  # hang up shortly after the agent says goodbye
     yield_after_ms: int | None = None  # stop talking when the agent talks over us this long
     voicemail: bool = False  # a greeting, a beep, then silence; never replies
+    # After this many replies the callee takes leave (a real person does not talk forever).
+    patience_replies: int | None = None
 
 
 COOPERATIVE = PersonaSpec(
     name="cooperative",
     description="Friendly callee who answers every question briefly and agrees.",
+    patience_replies=4,
 )
+LEAVE_TAKING = "Thank you, that is all I needed. Goodbye!"
 
 CATALOGUE: dict[str, PersonaSpec] = {
     p.name: p
