@@ -33,8 +33,15 @@ run: install system-deps
 test: install system-deps
 	$(PY) -m pytest -q
 
+# Every benchmark prints one JSON line of figures.
 bench: install system-deps
-	@for f in bench/*.py; do echo "# $$f" >&2; $(PY) $$f || exit 1; done
+	$(PY) bench/turn_latency.py --part orchestration
+	$(PY) bench/turn_latency.py --part engines --mode both --turns 30
+	$(PY) bench/concurrency.py --n 50,100,200,300 --seconds 20
+	$(PY) bench/api_calls.py --db sqlite
+	$(PY) bench/api_calls.py --db postgres
+	$(PY) bench/jobs.py
+	$(PY) bench/engines.py
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

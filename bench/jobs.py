@@ -54,8 +54,11 @@ async def run(url: str, *, n: int, concurrency: int, work_ms: int) -> dict[str, 
         t_enq = time.perf_counter() - t0
         await asyncio.wait_for(done.wait(), timeout=600)  # the last handler has returned
         t_all = time.perf_counter() - t0
-    return {"enqueue_per_s": round(n / t_enq, 1), "jobs_per_s": round(n / t_all, 1),
-            "total_s": round(t_all, 2)}
+    return {
+        "enqueue_per_s": round(n / t_enq, 1),
+        "jobs_per_s": round(n / t_all, 1),
+        "total_s": round(t_all, 2),
+    }
 
 
 def psql(sql: str) -> None:
@@ -69,8 +72,12 @@ async def main() -> None:
     ap.add_argument("--work-ms", type=int, default=100)
     args = ap.parse_args()
     kw = {"n": args.n, "concurrency": args.concurrency, "work_ms": args.work_ms}
-    out: dict[str, Any] = {"bench": "jobs", **kw, "cpus": os.cpu_count(),
-                           "python": platform.python_version()}
+    out: dict[str, Any] = {
+        "bench": "jobs",
+        **kw,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
     with tempfile.TemporaryDirectory() as d:
         out["sqlite"] = await run(f"sqlite:///{d}/jobs.sqlite", **kw)
     name = f"callwright_jobs_bench_{uuid.uuid4().hex[:8]}"

@@ -29,9 +29,7 @@ async def _pg(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def pg_database_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped at the end."""
+def _fresh_pg_database() -> Iterator[str]:
     import asyncio
 
     name = f"cw_test_{secrets.token_hex(6)}"
@@ -39,6 +37,18 @@ def pg_database_url() -> Iterator[str]:
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"
     asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A PostgreSQL database shared by this test session (tests are isolated by workspace)."""
+    yield from _fresh_pg_database()
+
+
+@pytest.fixture
+def empty_pg_database_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own, for tests of what happens on first start."""
+    yield from _fresh_pg_database()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -74,11 +74,11 @@ def test_first_start_prints_a_key_once_and_keys_commands_work(tmp_path: Path) ->
 
 
 @pytest.mark.postgres
-def test_init_api_key_on_postgres(tmp_path: Path, pg_database_url: str) -> None:
+def test_init_api_key_on_postgres(tmp_path: Path, empty_pg_database_url: str) -> None:
     key = "7251cb4b-3373-43a4-844c-b27a1d45e0c9"
     env = {
         "CALLWRIGHT_DATA_DIR": str(tmp_path),
-        "CALLWRIGHT_DATABASE_URL": pg_database_url,
+        "CALLWRIGHT_DATABASE_URL": empty_pg_database_url,
         "CALLWRIGHT_INIT_API_KEY": key,
     }
     assert run_cli("migrate", env=env).returncode == 0

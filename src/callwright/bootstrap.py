@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,9 +16,33 @@ from callwright.db.engine import create_engine, session_factory
 from callwright.db.migrate import upgrade
 from callwright.db.unit_of_work import SessionFactory
 from callwright.domain.voices import VoiceEntry
+from callwright.jobs.port import JobRunner, QueueSpec
+from callwright.jobs.registry import JobRegistry
+from callwright.media.clock import MediaClock
+from callwright.net.safe_client import ClientLimits, SafeHTTPClient
+from callwright.net.ssrf import AddressPolicy
+from callwright.providers.base import Telephony
 from callwright.services import voices
+from callwright.services.analysis import Analyst
+from callwright.services.calls import CALL_JOB, CALL_QUEUE
+from callwright.services.dialing import ANALYSIS_JOB, Dialer
+from callwright.services.dispatcher import Dispatcher
+from callwright.services.engines import EngineSource, RegistryEngines
+from callwright.services.events import CallEvents
+from callwright.services.recovery import requeue_unfinished
+from callwright.services.telephony import TelephonyDirectory
 from callwright.services.voices import VoicePreviews
+from callwright.services.webhook_delivery import (
+    WEBHOOK_JOB,
+    WEBHOOK_QUEUE,
+    Clock,
+    SystemClock,
+    WebhookDeliverer,
+    WebhookRelay,
+)
 from callwright.settings import Settings
+from callwright.storage.recordings import RecordingStore, load_or_create_secret
+from callwright.webhooks.retry import RetrySchedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,25 +53,159 @@ class Container:
     rate_limiter: RateLimiter
     voices: tuple[VoiceEntry, ...]
     voice_previews: VoicePreviews
+    recordings: RecordingStore
+    jobs: JobRunner
+    telephony: TelephonyDirectory
+    dispatcher: Dispatcher
+    webhooks: WebhookDeliverer
+    webhook_relay: WebhookRelay
+
+    def wake_after_new_call(self) -> None:
+        """A call row just committed: dispatch it and send its call_started without delay."""
+        self.dispatcher.wake()
+        self.webhook_relay.wake()
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Stand-ins for tests: engines and carriers that cannot or need not run for real."""
+
+    engines: EngineSource | None = None
+    telephony: dict[str, Telephony] | None = None
+    memory_jobs: bool = False
+    webhook_clock: Clock | None = None  # tests compress time
+    webhook_schedule: RetrySchedule | None = None
+    webhook_policy: AddressPolicy | None = None
 
 
 @asynccontextmanager
-async def container(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Container]:
-    """Open everything the platform needs; close it all on exit."""
+async def container(
+    settings: Settings, *, migrate: bool = True, overrides: Overrides | None = None
+) -> AsyncIterator[Container]:
+    """Open everything the platform needs, start the job worker; close it all on exit."""
+    overrides = overrides or Overrides()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url())
-    try:
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
         if migrate:
             await upgrade(engine)
+        uow = session_factory(engine)
+        secret = (
+            settings.secret_key.get_secret_value().encode()
+            if settings.secret_key
+            else load_or_create_secret(settings.data_dir / "secret_key")
+        )
+        recordings = RecordingStore(root=settings.data_dir / "recordings", secret=secret)
+        telephony = TelephonyDirectory(data_dir=settings.data_dir, overrides=overrides.telephony)
+        stack.push_async_callback(telephony.aclose)
+        engines = overrides.engines or RegistryEngines()
+
+        registry = JobRegistry()
+        registry.add_queue(
+            QueueSpec(name=CALL_QUEUE, worker_concurrency=settings.max_concurrent_calls)
+        )
+        registry.add_handler(CALL_JOB, lambda ctx, payload: dialer.run(ctx, payload))
+        registry.add_handler(ANALYSIS_JOB, lambda ctx, payload: analyst.run(ctx, payload))
+        webhooks = WebhookDeliverer(
+            uow=uow,
+            client=SafeHTTPClient(
+                policy=overrides.webhook_policy
+                or AddressPolicy(
+                    allow_loopback=settings.webhook_allow_loopback,
+                    allow_private=settings.webhook_allow_private,
+                    allow_http=settings.webhook_allow_http,
+                ),
+                limits=ClientLimits(total_timeout_s=settings.webhook_timeout_s),
+            ),
+            clock=overrides.webhook_clock or SystemClock(),
+            schedule=overrides.webhook_schedule or RetrySchedule(),
+        )
+        registry.add_queue(
+            QueueSpec(
+                name=WEBHOOK_QUEUE,
+                partition_concurrency=settings.webhook_endpoint_concurrency,
+                polling_interval_s=0.05,  # the first attempt is meant to leave within ~100 ms
+            )
+        )
+        registry.add_handler(WEBHOOK_JOB, webhooks.run)
+        jobs = await stack.enter_async_context(_job_runner(settings, registry, overrides))
+        relay = WebhookRelay(
+            uow=uow, enqueue=jobs.enqueue, interval_s=settings.webhook_relay_interval_s
+        )
+        events = CallEvents(recordings=recordings, base_url=settings.base_url(), wake=relay.wake)
+        dialer = Dialer(
+            uow=uow,
+            engines=engines,
+            telephony=telephony,
+            recordings=recordings,
+            credits_per_minute=settings.credits_per_minute,
+            enqueue=jobs.enqueue,
+            ring_timeout_s=settings.ring_timeout_s,
+            events=events,
+            clock=await stack.enter_async_context(MediaClock.running()),
+        )
+        analyst = Analyst(uow=uow, engines=engines, events=events)
+        await requeue_unfinished(uow, jobs.enqueue)
+        dispatcher = Dispatcher(uow=uow, enqueue=jobs.enqueue, backlog=settings.dispatch_backlog)
+        dispatching = asyncio.create_task(dispatcher.run(), name="call-dispatcher")
+        stack.push_async_callback(_cancel, dispatching)
+        relaying = asyncio.create_task(relay.run(), name="webhook-relay")
+        stack.push_async_callback(_cancel, relaying)
         yield Container(
             settings=settings,
             engine=engine,
-            uow=session_factory(engine),
+            uow=uow,
             rate_limiter=RateLimiter(
                 rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst
             ),
             voices=voices.installed(),
             voice_previews=VoicePreviews(cache_dir=settings.data_dir / "voice-previews"),
+            recordings=recordings,
+            jobs=jobs,
+            telephony=telephony,
+            dispatcher=dispatcher,
+            webhooks=webhooks,
+            webhook_relay=relay,
         )
-    finally:
-        await engine.dispose()
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@asynccontextmanager
+async def _job_runner(
+    settings: Settings, registry: JobRegistry, overrides: Overrides
+) -> AsyncIterator[JobRunner]:
+    if overrides.memory_jobs:
+        from callwright.jobs.memory import MemoryJobRunner
+
+        async with MemoryJobRunner(registry=registry) as memory:
+            yield memory
+        return
+    from callwright.jobs.dbos_runner import (
+        DbosJobsConfig,
+        build_dbos_runner,
+        system_database_url_for,
+    )
+
+    url = system_database_url_for(
+        app_database_url=settings.database_url, data_dir=settings.data_dir
+    )
+    distributed = url.startswith("postgresql")
+    role = "worker" if settings.run_jobs else "api"
+    config = DbosJobsConfig(
+        system_database_url=url,
+        # Embedded: one process, and a restart under the same id resumes its work.
+        executor_id=settings.worker_id
+        or (f"{socket.gethostname()}-{role}" if distributed else "local"),
+        application_version=settings.jobs_version,
+        heartbeat_interval_s=settings.jobs_heartbeat_s,
+        executor_silence_s=settings.jobs_silence_s,
+        listen_queues=None if settings.run_jobs else (),  # API-only nodes just enqueue
+    )
+    async with build_dbos_runner(config=config, registry=registry) as runner:
+        yield runner

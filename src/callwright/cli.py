@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from callwright.domain.errors import DomainError
 from callwright.settings import Settings
@@ -34,6 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default: CALLWRIGHT_PORT or 8000)")
     serve.set_defaults(func=_serve)
 
+    simulate = sub.add_parser("simulate", help="call a simulated callee with a stored assistant")
+    simulate.add_argument("--agent", required=True, help="assistant id")
+    simulate.add_argument("--persona", help="callee persona: a catalogue name or a description")
+    simulate.add_argument("--to", default="+14155550100", help="callee number on the sim network")
+    simulate.set_defaults(func=_simulate)
+
+    worker = sub.add_parser("worker", help="run calls and analysis jobs (no HTTP)")
+    worker.set_defaults(func=_worker)
+
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(func=_migrate)
 
@@ -49,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _first_start(settings: Settings) -> None:
+async def first_start(settings: Settings) -> None:
     from callwright.bootstrap import container
     from callwright.services import workspaces
 
@@ -76,13 +86,84 @@ def _serve(args: argparse.Namespace) -> int:
     from callwright.api.app import create_app
 
     settings = Settings()
-    asyncio.run(_first_start(settings))
+    asyncio.run(first_start(settings))
     uvicorn.run(
         create_app(settings, migrate=False),
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level="info",
     )
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from callwright.db.engine import create_engine, session_factory
+    from callwright.db.migrate import upgrade
+    from callwright.services.engines import RegistryEngines
+    from callwright.services.simulation import simulate
+
+    async def run() -> list[str]:
+        settings = Settings()
+        engine = create_engine(settings.resolved_database_url())
+        try:
+            await upgrade(engine)
+            sim = await simulate(
+                session_factory(engine),
+                RegistryEngines(),
+                agent_id=args.agent,
+                to_number=args.to,
+                persona=args.persona,
+                data_dir=settings.data_dir,
+            )
+        finally:
+            await engine.dispose()
+        return _simulation_lines(sim)
+
+    print("\n".join(asyncio.run(run())), flush=True)
+    return 0
+
+
+def _simulation_lines(sim: Any) -> list[str]:
+    report = sim.report
+    if report.result is None:
+        return [f"outcome: {report.outcome.value} ({report.detail})"]
+    lines: list[str] = []
+    latencies = iter(report.result.turn_latencies)
+    for turn in report.result.transcript:
+        role, text = next(iter(turn.items()))
+        line = f"{role}: {text}"
+        if role == "bot" and len(lines) > 0:
+            t = next(latencies, None)
+            if t is not None:
+                line += (
+                    f"    [stt {_ms(t.transcript_ms)}, llm {_ms(t.first_token_ms)}, "
+                    f"tts {_ms(t.first_tts_audio_ms)}, out {_ms(t.first_audio_out_ms)}]"
+                )
+        lines.append(line)
+    result = report.result
+    lines.append(f"outcome: {result.end_reason.value} after {result.duration_s:.1f} s")
+    return lines
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
+def _worker(_: argparse.Namespace) -> int:
+    import signal
+
+    from callwright.bootstrap import container
+
+    async def run() -> None:
+        async with container(Settings().model_copy(update={"run_jobs": True})):
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            print("worker running; Ctrl-C stops it", flush=True)
+            await stop.wait()
+
+    asyncio.run(run())
     return 0
 
 

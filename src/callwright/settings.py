@@ -33,7 +33,56 @@ class Settings(BaseSettings):
     rate_limit_per_s: float = 200.0
     rate_limit_burst: int = 400
     default_credits: float = 1000.0
+    credits_per_minute: float = Field(default=1.5, ge=0, description="price of connected time")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="signs recording URLs; default: a random key kept in data_dir/secret_key",
+    )
+    public_url: str | None = Field(
+        default=None, description="base URL in links we hand out (default http://HOST:PORT)"
+    )
+    worker_id: str | None = Field(
+        default=None,
+        description="this process's job executor id; a restart with the same id resumes its "
+        "work (default: 'local' on SQLite, '<host>-<role>' on PostgreSQL)",
+    )
+    run_jobs: bool = Field(
+        default=True, description="run calls and analysis here; false for API-only nodes"
+    )
+    jobs_version: str = Field(
+        default="callwright-1",
+        description="equal on every process; bump when a job's steps change incompatibly",
+    )
+    jobs_heartbeat_s: float = 10.0
+    jobs_silence_s: float = Field(
+        default=60.0, description="a worker silent this long has its jobs taken over"
+    )
+    ring_timeout_s: float = Field(default=30.0, gt=0, le=120, description="then: no answer")
+    dispatch_backlog: int = Field(
+        default=20, ge=1, description="due calls handed to the job queue ahead of the workers"
+    )
+    max_concurrent_calls: int = Field(
+        default=4, ge=1, description="calls one process runs at once (offline engines are heavy)"
+    )
     sim_number: str = "+15550100000"
+    webhook_allow_loopback: bool = Field(
+        default=True,
+        description="deliver webhooks to this machine (127.0.0.0/8, ::1); the embedded default",
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="deliver webhooks to private networks (RFC 1918, CGNAT, ULA)"
+    )
+    webhook_allow_http: bool = Field(default=True, description="false: https endpoints only")
+    webhook_timeout_s: float = Field(default=30.0, gt=0, le=60, description="per attempt")
+    webhook_endpoint_concurrency: int = Field(
+        default=8, ge=1, description="deliveries in flight per endpoint"
+    )
+    webhook_relay_interval_s: float = Field(
+        default=0.25, gt=0, description="poll for events committed without a wake-up"
+    )
+
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def resolved_database_url(self) -> str:
         """The async SQLAlchemy URL to connect with."""

@@ -9,17 +9,19 @@ from fastapi import APIRouter, FastAPI
 
 from callwright import __version__
 from callwright.api import errors
-from callwright.api.routes import agents, numbers, workspace
-from callwright.bootstrap import container
+from callwright.api.routes import agents, calls, numbers, webhooks, workspace
+from callwright.bootstrap import Overrides, container
 from callwright.settings import Settings
 
 PREFIX = "/ca/api/v0"
 
 
-def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, *, migrate: bool = True, overrides: Overrides | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with container(settings, migrate=migrate) as c:
+        async with container(settings, migrate=migrate, overrides=overrides) as c:
             app.state.container = c
             yield
 
@@ -31,7 +33,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     )
     errors.install(app)
     api = APIRouter(prefix=PREFIX)
-    for module in (workspace, numbers, agents):
+    for module in (workspace, numbers, agents, calls, webhooks):
         api.include_router(module.router)
     app.include_router(api)
 

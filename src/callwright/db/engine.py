@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from callwright.db.unit_of_work import SessionFactory
+from callwright.db.unit_of_work import SessionFactory, UnitOfWork
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -34,4 +34,4 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return UnitOfWork(engine)

@@ -121,3 +121,92 @@ class AgentVersion(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Call(Base):
+    """One call to one callee. Retries are attempts of the same call (Ringg's ``attempts[]``)."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        Index("ix_calls_ws_created", "workspace_id", "created_at", "id"),
+        Index("ix_calls_ws_agent_created", "workspace_id", "agent_id", "created_at"),
+        Index("ix_calls_ws_status_created", "workspace_id", "status", "created_at"),
+        Index("ix_calls_ws_list_created", "workspace_id", "bulk_list_id", "created_at"),
+        Index("ix_calls_ws_to_number", "workspace_id", "to_number"),
+        Index("ix_calls_status_due", "status", "due_at"),  # the dispatcher's "what is due"
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    agent_id: Mapped[str] = mapped_column(ID)
+    agent_version_id: Mapped[str] = mapped_column(ID)
+    bulk_list_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    direction: Mapped[str] = mapped_column(String(10), default="outbound")
+    status: Mapped[str] = mapped_column(String(12))
+    sub_status: Mapped[str] = mapped_column(String(64))
+    to_number: Mapped[str] = mapped_column(String(20))
+    from_number: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    from_numbers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    telephony_account_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    callee_name: Mapped[str] = mapped_column(String(200), default="")
+    custom_args_values: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    call_config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    voice_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    call_category: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    parent_call_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    # The earliest moment the next attempt may be dialled (schedule, calling window, retry
+    # delay), and when the dispatcher handed that attempt to the job queue.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_attempt_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    provider_call_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    initiated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    call_duration: Mapped[float] = mapped_column(Float, default=0.0)
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    turn_latencies: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    recording_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    recording_duration: Mapped[float] = mapped_column(Float, default=0.0)
+    voicemail_detected: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_credits: Mapped[float] = mapped_column(Float, default=0.0)
+    call_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    credits_processed: Mapped[bool] = mapped_column(Boolean, default=False)
+    platform_analysis_status: Mapped[str] = mapped_column(String(16), default="not_enabled")
+    platform_analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    client_analysis_status: Mapped[str] = mapped_column(String(16), default="not_enabled")
+    client_analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+class DialLedger(Base):
+    """One row per (call, attempt), written before dialling: a second dial of the same attempt
+    finds the row and reconciles instead of calling the person again."""
+
+    __tablename__ = "dial_ledger"
+
+    call_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ID)
+    dialed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class IdempotencyKey(Base):
+    """The first response to a POST with an ``Idempotency-Key`` header, replayed on repeats."""
+
+    __tablename__ = "idempotency_keys"
+
+    workspace_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The webhook tables live in their own module; importing it here registers them with Base.
+from callwright.db import models_webhooks as _webhooks  # noqa: E402, F401

@@ -254,7 +254,10 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         for ip in self._addresses:
             try:
                 stream = await self._inner.connect_tcp(
-                    str(ip), port, timeout=timeout, local_address=local_address,
+                    str(ip),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
                     socket_options=socket_options,
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:

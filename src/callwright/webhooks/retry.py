@@ -169,9 +169,7 @@ def decide(
         return Disable(reason or "endpoint answered 410 Gone")
     if outcome is Outcome.FAIL:
         return GiveUp(reason or "permanent failure")
-    delay = retry_delay_s(
-        attempt=attempt, schedule=schedule, rng=rng, retry_after_s=retry_after_s
-    )
+    delay = retry_delay_s(attempt=attempt, schedule=schedule, rng=rng, retry_after_s=retry_after_s)
     if delay is None:
         last = f"; last: {reason}" if reason else ""
         return GiveUp(f"{attempt} attempts failed{last}")

@@ -66,3 +66,22 @@ async def version(
             AgentVersion.workspace_id == workspace_id,
         )
     )
+
+
+async def with_version(
+    session: AsyncSession, workspace_id: str, agent_id: str, version_id: str | None
+) -> tuple[Agent, AgentVersion | None] | None:
+    """A live agent and one of its versions (default: the active one), in one query."""
+    wanted = AgentVersion.id == (version_id if version_id else Agent.active_version_id)
+    row = (
+        await session.execute(
+            select(Agent, AgentVersion)
+            .outerjoin(AgentVersion, (AgentVersion.agent_id == Agent.id) & wanted)
+            .where(
+                Agent.id == agent_id,
+                Agent.workspace_id == workspace_id,
+                Agent.is_archived.is_(False),
+            )
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])

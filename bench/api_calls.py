@@ -1,0 +1,262 @@
+"""API throughput with a big call table: sustained call creation and history reads.
+
+Seeds N calls (default 1,000,000) straight into the database, starts `callwright serve`, then
+measures POST /calling/outbound/individual (to sim numbers that never answer, so the API and
+the queue are measured, not conversations) and GET /calling/history.
+
+    python bench/api_calls.py [--db sqlite|postgres] [--calls 1000000] [--seconds 15]
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).parents[1]
+KEY = "cwk_bench_" + secrets.token_hex(16)
+PG_ADMIN = os.environ.get("CALLWRIGHT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+TRANSCRIPT = json.dumps(
+    [
+        {"bot": "Hello Ravi, this is Maya from Acme. Is now a good time?"},
+        {"user": "Yes, go ahead."},
+        {"bot": "Your renewal is due on Friday. Shall I send the link?"},
+        {"user": "Sure, send it. Thanks."},
+        {"bot": "Done. Have a great day, goodbye!"},
+    ]
+)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 2)
+
+
+async def api(base: str, method: str, path: str, client: httpx.AsyncClient, **kw: object) -> float:
+    t0 = time.perf_counter()
+    r = await client.request(method, f"{base}/ca/api/v0{path}", **kw)  # type: ignore[arg-type]
+    if r.status_code != 200:
+        raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:200]}")
+    return time.perf_counter() - t0
+
+
+async def load(
+    base: str, method: str, path: str, body_fn: object, *, seconds: float, concurrency: int
+) -> list[float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(headers={"X-API-KEY": KEY}, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                kw = {"json": body_fn()} if callable(body_fn) else {"params": body_fn}
+                latencies.append(await api(base, method, path, client, **kw))
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+def seed_rows(
+    workspace_id: str, agent_id: str, version_id: str, n: int
+) -> list[tuple[object, ...]]:
+    start = datetime.now(UTC) - timedelta(days=90)
+    rows = []
+    for i in range(n):
+        created = start + timedelta(seconds=i * 7.7)
+        rows.append(
+            (
+                str(uuid.uuid4()), workspace_id, agent_id, version_id, "outbound", "completed",
+                "ACCEPTED", f"+9198{i:08d}", "+15550100000", "Ravi", TRANSCRIPT, created,
+                round(random.uniform(5, 200), 2), round(random.uniform(0.1, 5), 2),
+            )
+        )  # fmt: skip
+    return rows
+
+
+COLUMNS = (
+    "id, workspace_id, agent_id, agent_version_id, direction, status, sub_status, to_number, "
+    "from_number, callee_name, transcript, created_at, call_duration, call_cost"
+)
+DEFAULTS = {  # the remaining NOT NULL columns
+    "from_numbers": "[]", "custom_args_values": "{}", "call_config": "{}", "retry_count": 0,
+    "attempts": "[]", "turn_latencies": "[]", "recording_duration": 0.0,
+    "voicemail_detected": False, "locked_credits": 0.0, "credits_processed": True,
+    "platform_analysis_status": "success", "client_analysis_status": "not_enabled",
+}  # fmt: skip
+
+
+async def seed(
+    db: str, url: str, workspace_id: str, agent_id: str, version_id: str, n: int
+) -> float:
+    t0 = time.perf_counter()
+    cols = COLUMNS + ", due_at, " + ", ".join(DEFAULTS)
+    batch = 50_000
+    if db == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(url)
+        conn.execute("PRAGMA synchronous=OFF")
+        marks = ", ".join("?" * (14 + 1 + len(DEFAULTS)))
+        for off in range(0, n, batch):
+            rows = seed_rows(workspace_id, agent_id, version_id, min(batch, n - off))
+            conn.executemany(
+                f"INSERT INTO calls ({cols}) VALUES ({marks})",
+                [
+                    (
+                        *r[:11],
+                        r[11].replace(tzinfo=None).isoformat(" "),
+                        *r[12:],
+                        r[11].replace(tzinfo=None).isoformat(" "),
+                        *DEFAULTS.values(),
+                    )
+                    for r in rows
+                ],
+            )
+        conn.commit()
+        conn.close()
+    else:
+        conn = await asyncpg.connect(url)
+        try:
+            for off in range(0, n, batch):
+                rows = seed_rows(workspace_id, agent_id, version_id, min(batch, n - off))
+                records = [(*r[:12], *r[12:], r[11], *DEFAULTS.values()) for r in rows]
+                await conn.copy_records_to_table(
+                    "calls", records=records, columns=[c.strip() for c in cols.split(",")]
+                )
+            await conn.execute("ANALYZE calls")
+        finally:
+            await conn.close()
+    return time.perf_counter() - t0
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    tmp = Path(tempfile.mkdtemp(prefix="cw-bench-"))
+    env = {
+        **os.environ,
+        "CALLWRIGHT_DATA_DIR": str(tmp),
+        "CALLWRIGHT_INIT_API_KEY": KEY,
+        "CALLWRIGHT_RATE_LIMIT_PER_S": "0",
+        "CALLWRIGHT_DEFAULT_CREDITS": "1e9",
+        "CALLWRIGHT_SIM_NUMBER": "+15550100000",
+    }
+    pg_name = None
+    if args.db == "postgres":
+        pg_name = f"cw_bench_{secrets.token_hex(4)}"
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'CREATE DATABASE "{pg_name}"')
+        await admin.close()
+        env["CALLWRIGHT_DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + f"/{pg_name}"
+    port = 8790 + secrets.randbelow(100)
+    base = f"http://127.0.0.1:{port}"
+    py = sys.executable
+    migrate = await asyncio.create_subprocess_exec(
+        py, "-m", "callwright.cli", "migrate", env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    await migrate.wait()
+    server = await asyncio.create_subprocess_exec(
+        py, "-m", "callwright.cli", "serve", "--port", str(port), env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(headers={"X-API-KEY": KEY}) as c:
+            for _ in range(150):
+                try:
+                    if (await c.get(f"{base}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.2)
+            ws = (await c.get(f"{base}/ca/api/v0/workspace")).json()["workspace_info"]["id"]
+            voices = (
+                await c.get(f"{base}/ca/api/v0/agent/voices", params={"language": "en-US"})
+            ).json()["voices"]
+            form = {
+                "agent_name": "Bench", "introduction_and_objective": "Remind of renewals.",
+                "response_guidelines": "Be brief.", "task": "Renewal reminder.",
+                "primary_language": "en-US", "voice_id": voices[0]["id"],
+                "intro_message": "Hi @{{callee_name}}",
+            }  # fmt: skip
+            agent = (await c.post(f"{base}/ca/api/v0/public/agent", json=form)).json()["data"]["id"]
+            detail = (await c.get(f"{base}/ca/api/v0/agent/{agent}")).json()["agents"]
+            number = (await c.get(f"{base}/ca/api/v0/workspace/numbers")).json()[
+                "workspace_numbers"
+            ][0]["id"]
+        url = str(tmp / "callwright.db") if args.db == "sqlite" else env["CALLWRIGHT_DATABASE_URL"]
+        seed_s = await seed(args.db, url, ws, agent, detail["active_agent_version_id"], args.calls)
+
+        history = await load(
+            base, "GET", "/calling/history", {"limit": 10}, seconds=args.seconds, concurrency=4
+        )
+        filtered = await load(
+            base,
+            "GET",
+            "/calling/history",
+            {"limit": 10, "agent_id": agent, "status": "completed"},
+            seconds=args.seconds / 2,
+            concurrency=4,
+        )
+        n = iter(range(10**9))
+
+        def body() -> dict[str, object]:
+            return {
+                "name": "Bench Callee",
+                "mobile_number": f"+1415{next(n) % 1000:03d}0002",
+                "agent_id": agent,
+                "from_number_id": number,
+            }
+
+        creates = await load(
+            base, "POST", "/calling/outbound/individual", body, seconds=args.seconds, concurrency=8
+        )
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), timeout=30)
+        if pg_name:
+            admin = await asyncpg.connect(PG_ADMIN)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+            await admin.close()
+    return {
+        "bench": "api_calls",
+        "db": args.db,
+        "calls_in_db": args.calls,
+        "seed_s": round(seed_s, 1),
+        "history_rps": round(len(history) / args.seconds, 1),
+        "history_p50_ms": percentile(history, 50),
+        "history_p99_ms": percentile(history, 99),
+        "history_filtered_p50_ms": percentile(filtered, 50),
+        "history_filtered_p99_ms": percentile(filtered, 99),
+        "create_rps": round(len(creates) / args.seconds, 1),
+        "create_p50_ms": percentile(creates, 50),
+        "create_p99_ms": percentile(creates, 99),
+        "client_concurrency": {"history": 4, "create": 8},
+        "cores": os.cpu_count(),
+        "note": "client and server share the machine",
+        "mean_history_ms": round(statistics.mean(history) * 1000, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=15)
+    print(json.dumps(asyncio.run(run(parser.parse_args()))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Post-call analysis: summary, classification into the assistant's labels, extraction."""

@@ -1,0 +1,1 @@
+"""Where recordings and exports live: a local directory (default)."""
