@@ -4,6 +4,7 @@ driven through the API: create an assistant, call a simulated callee, read the r
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,14 @@ async def test_call_a_simulated_callee_end_to_end(tmp_path: Path) -> None:
             assert (rate, channels) == (16000, 2)
             _, agent_side = stereo_channels(pcm)
             stt = registry.create("stt", EngineSpec("whisper"))
-            heard = (await stt.transcribe(agent_side[: rate * 2 * 8], language="en")).text.lower()
-            assert "maya" in heard or "acme" in heard, heard
+            heard = (await stt.transcribe(agent_side[: rate * 2 * 8], language="en")).text
+            # whisper-base mishears names ("Maya" -> "my"); count the intro's words it heard.
+            intro = words(turns[0]["bot"])
+            assert len(intro & words(heard)) >= 0.7 * len(intro), heard
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z']+", text.lower()))
 
 
 async def _finished(api: httpx.AsyncClient, call_id: str, *, timeout_s: float) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def api(port: int) -> httpx.Client:
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def test_kill_9_and_restart(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    db = "" if backend == "sqlite" else request.getfixturevalue("pg_database_url")
+    db = "" if backend == "sqlite" else request.getfixturevalue("empty_pg_database_url")
     env = {
         "CALLWRIGHT_DATA_DIR": str(tmp_path / "data"),
         "CALLWRIGHT_DATABASE_URL": db,

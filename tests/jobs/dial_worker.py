@@ -42,14 +42,16 @@ class Ledger:
                 c.exec_driver_sql("PRAGMA journal_mode=WAL")
         md = sa.MetaData()
         self.ledger = sa.Table(
-            f"{prefix}dial_ledger", md,
+            f"{prefix}dial_ledger",
+            md,
             sa.Column("call_id", sa.String(64), primary_key=True),  # the unique claim
             sa.Column("state", sa.String(16), nullable=False),
             sa.Column("executor", sa.String(64), nullable=False),
             sa.Column("finished", sa.Boolean, nullable=False, default=False),
         )
         self.provider = sa.Table(
-            f"{prefix}provider_calls", md,
+            f"{prefix}provider_calls",
+            md,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("call_id", sa.String(64), nullable=False),
             sa.Column("executor", sa.String(64), nullable=False),
@@ -59,33 +61,44 @@ class Ledger:
     def dial_once(self, call_id: str, executor: str) -> str:
         try:
             with self.engine.begin() as c:
-                c.execute(sa.insert(self.ledger).values(
-                    call_id=call_id, state="dialing", executor=executor, finished=False))
+                c.execute(
+                    sa.insert(self.ledger).values(
+                        call_id=call_id, state="dialing", executor=executor, finished=False
+                    )
+                )
         except sa.exc.IntegrityError:
             return self._reconcile(call_id)
         with self.engine.begin() as c:  # the provider places the call
             c.execute(sa.insert(self.provider).values(call_id=call_id, executor=executor))
         time.sleep(0.02)  # the provider's answer takes a moment; a crash may land here
         with self.engine.begin() as c:
-            c.execute(sa.update(self.ledger).where(self.ledger.c.call_id == call_id)
-                      .values(state="dialed"))
+            c.execute(
+                sa.update(self.ledger)
+                .where(self.ledger.c.call_id == call_id)
+                .values(state="dialed")
+            )
         return "dialed"
 
     def _reconcile(self, call_id: str) -> str:
         with self.engine.begin() as c:
-            placed = c.execute(sa.select(sa.func.count()).select_from(self.provider)
-                               .where(self.provider.c.call_id == call_id)).scalar_one()
+            placed = c.execute(
+                sa.select(sa.func.count())
+                .select_from(self.provider)
+                .where(self.provider.c.call_id == call_id)
+            ).scalar_one()
             # Placed: the provider has it, record that. Not placed: the crash came between
             # claim and dial; policy is to never redial automatically.
             state = "dialed" if placed else "unconfirmed"
-            c.execute(sa.update(self.ledger).where(self.ledger.c.call_id == call_id)
-                      .values(state=state))
+            c.execute(
+                sa.update(self.ledger).where(self.ledger.c.call_id == call_id).values(state=state)
+            )
         return "reconciled"
 
     def finish(self, call_id: str) -> None:
         with self.engine.begin() as c:
-            c.execute(sa.update(self.ledger).where(self.ledger.c.call_id == call_id)
-                      .values(finished=True))
+            c.execute(
+                sa.update(self.ledger).where(self.ledger.c.call_id == call_id).values(finished=True)
+            )
 
 
 async def main() -> int:
@@ -118,11 +131,15 @@ async def main() -> int:
 
     registry = JobRegistry()
     registry.add_handler("dial", dial)
-    registry.add_queue(QueueSpec(name="dial", concurrency=args.concurrency,
-                                 polling_interval_s=0.05))
+    registry.add_queue(
+        QueueSpec(name="dial", concurrency=args.concurrency, polling_interval_s=0.05)
+    )
     config = DbosJobsConfig(
-        system_database_url=args.sysdb, system_schema=args.schema, executor_id=args.executor_id,
-        application_version=args.version, heartbeat_interval_s=args.heartbeat_s,
+        system_database_url=args.sysdb,
+        system_schema=args.schema,
+        executor_id=args.executor_id,
+        application_version=args.version,
+        heartbeat_interval_s=args.heartbeat_s,
         executor_silence_s=args.silence_s,
     )
     rng = random.Random(7)
@@ -131,18 +148,31 @@ async def main() -> int:
         print(json.dumps({"event": "started", "executor": args.executor_id}), flush=True)
         t0 = time.monotonic()
         for i in range(args.enqueue):
-            await runner.enqueue(JobSpec(kind="dial", key=keys[i], queue="dial", payload={
-                "call_id": keys[i], "talk_ms": rng.randint(100, 300)}))
+            await runner.enqueue(
+                JobSpec(
+                    kind="dial",
+                    key=keys[i],
+                    queue="dial",
+                    payload={"call_id": keys[i], "talk_ms": rng.randint(100, 300)},
+                )
+            )
         print(json.dumps({"event": "enqueued", "n": args.enqueue}), flush=True)
         deadline = t0 + args.timeout_s
         while time.monotonic() < deadline:
             statuses = [await runner.status(k) for k in keys]
             if all(s is JobStatus.SUCCEEDED for s in statuses):
-                print(json.dumps({
-                    "event": "done", "executor": args.executor_id, "outcomes": outcomes,
-                    "recovered": runner.supervisor.recovered,
-                    "elapsed_s": round(time.monotonic() - t0, 2),
-                }), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "event": "done",
+                            "executor": args.executor_id,
+                            "outcomes": outcomes,
+                            "recovered": runner.supervisor.recovered,
+                            "elapsed_s": round(time.monotonic() - t0, 2),
+                        }
+                    ),
+                    flush=True,
+                )
                 return 0
             await asyncio.sleep(0.2)
     print(json.dumps({"event": "timeout", "statuses": [str(s) for s in statuses]}), flush=True)

@@ -252,13 +252,25 @@ async def test_partition_rate_limit(make_runner: Factory, request: pytest.Fixtur
 
     registry = JobRegistry()
     registry.add_handler("dial", handle)
-    registry.add_queue(QueueSpec(name="dial", partition_rate=RateLimit(limit=limit, period_s=1.0),
-                                 polling_interval_s=0.05))
+    registry.add_queue(
+        QueueSpec(
+            name="dial",
+            partition_rate=RateLimit(limit=limit, period_s=1.0),
+            polling_interval_s=0.05,
+        )
+    )
     async with make_runner(registry) as runner:
         for trunk in ("t1", "t2"):
             for i in range(5):
-                await runner.enqueue(JobSpec(kind="dial", key=f"dial:{trunk}:{i}", queue="dial",
-                                             partition=trunk, payload={"trunk": trunk}))
+                await runner.enqueue(
+                    JobSpec(
+                        kind="dial",
+                        key=f"dial:{trunk}:{i}",
+                        queue="dial",
+                        partition=trunk,
+                        payload={"trunk": trunk},
+                    )
+                )
         for trunk in ("t1", "t2"):
             for i in range(5):
                 await wait_status(runner, f"dial:{trunk}:{i}", {JobStatus.SUCCEEDED})
@@ -289,8 +301,9 @@ async def test_signals_reach_a_waiting_job(make_runner: Factory) -> None:
         await runner.enqueue(JobSpec(kind="dial", key="dial:c1:1"))
         await wait_status(runner, "dial:c1:1", {JobStatus.RUNNING})
         for _ in range(2):  # the provider's callback arrives twice
-            await runner.signal("dial:c1:1", "call_status", {"status": "completed"},
-                                dedupe_key="cb:CA123:completed")
+            await runner.signal(
+                "dial:c1:1", "call_status", {"status": "completed"}, dedupe_key="cb:CA123:completed"
+            )
         await wait_status(runner, "dial:c1:1", {JobStatus.SUCCEEDED})
     assert got == [{"status": "completed"}, None]
 
@@ -301,6 +314,7 @@ async def test_cancel_running_job_stops_at_next_step(make_runner: Factory) -> No
 
     async def handle(ctx: JobContext, payload: Mapping[str, Any]) -> None:
         for i in range(50):
+
             async def tick(i: int = i) -> None:
                 steps.append(i)
                 if len(steps) == 3:

@@ -76,8 +76,10 @@ def check_ledger(engine: sa.Engine, prefix: str, n: int) -> dict[str, int]:
     """Every call finished; the provider placed each call at most once; a call the provider
     never placed is marked unconfirmed (never silently lost, never redialled)."""
     with engine.connect() as c:
-        ledger = {r[0]: (r[1], bool(r[2])) for r in c.exec_driver_sql(
-            f"SELECT call_id, state, finished FROM {prefix}dial_ledger")}
+        ledger = {
+            r[0]: (r[1], bool(r[2]))
+            for r in c.exec_driver_sql(f"SELECT call_id, state, finished FROM {prefix}dial_ledger")
+        }
         placed: dict[str, int] = {}
         for (call_id,) in c.exec_driver_sql(f"SELECT call_id FROM {prefix}provider_calls"):
             placed[call_id] = placed.get(call_id, 0) + 1
@@ -95,13 +97,31 @@ def test_kill9_then_restart_same_executor(system_db_url: str, tmp_path: Path) ->
     ledger_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
     engine = sa.create_engine(ledger_url)
     tag = uuid.uuid4().hex[:8]
-    common = ["--sysdb", system_db_url, "--schema", f"dbos_{tag}", "--ledger", ledger_url,
-              "--executor-id", "worker-1", "--version", f"crash-{tag}", "--expect", str(n),
-              "--enqueue", str(n), "--concurrency", "8"]
+    common = [
+        "--sysdb",
+        system_db_url,
+        "--schema",
+        f"dbos_{tag}",
+        "--ledger",
+        ledger_url,
+        "--executor-id",
+        "worker-1",
+        "--version",
+        f"crash-{tag}",
+        "--expect",
+        str(n),
+        "--enqueue",
+        str(n),
+        "--concurrency",
+        "8",
+    ]
     first = Worker(tmp_path, "first", common)
     try:
-        wait_until(lambda: ledger_counts(engine, "")[0] >= 12, timeout_s=30,
-                   what="first worker to dial 12 calls")
+        wait_until(
+            lambda: ledger_counts(engine, "")[0] >= 12,
+            timeout_s=30,
+            what="first worker to dial 12 calls",
+        )
         first.kill9()
         claimed, finished = ledger_counts(engine, "")
         assert finished < n and claimed > finished, "kill landed after the run: no crash tested"
@@ -127,15 +147,32 @@ def test_live_worker_recovers_dead_worker(pg_jobs_url: str, tmp_path: Path) -> N
     engine = sa.create_engine(ledger_url)
     tag = uuid.uuid4().hex[:6]
     a_id, b_id = f"wA-{tag}", f"wB-{tag}"
-    common = ["--sysdb", pg_jobs_url, "--schema", f"dbos_{tag}", "--ledger", ledger_url,
-              "--prefix", prefix,
-              "--version", f"two-{tag}", "--expect", str(n), "--concurrency", "6",
-              "--heartbeat-s", "0.5", "--silence-s", str(silence_s)]
+    common = [
+        "--sysdb",
+        pg_jobs_url,
+        "--schema",
+        f"dbos_{tag}",
+        "--ledger",
+        ledger_url,
+        "--prefix",
+        prefix,
+        "--version",
+        f"two-{tag}",
+        "--expect",
+        str(n),
+        "--concurrency",
+        "6",
+        "--heartbeat-s",
+        "0.5",
+        "--silence-s",
+        str(silence_s),
+    ]
     b = Worker(tmp_path, "b", [*common, "--executor-id", b_id])
     # One at a time through DBOS's schema migrations.
     wait_until(lambda: b"started" in b.out.read_bytes(), timeout_s=30, what="worker B")
     a = Worker(tmp_path, "a", [*common, "--executor-id", a_id, "--enqueue", str(n)])
     try:
+
         def a_in_flight() -> bool:
             if b'"enqueued"' not in a.out.read_bytes():
                 return False  # every job must be enqueued before A dies

@@ -133,9 +133,10 @@ def test_system_database_url_for(tmp_path: Path) -> None:
     assert system_database_url_for(app_database_url=pg, data_dir=tmp_path) == (
         "postgresql://cw:pw@db.internal:5432/callwright"
     )
-    assert system_database_url_for(
-        app_database_url="postgres://cw@h/db", data_dir=tmp_path
-    ) == "postgresql://cw@h/db"
+    assert (
+        system_database_url_for(app_database_url="postgres://cw@h/db", data_dir=tmp_path)
+        == "postgresql://cw@h/db"
+    )
     for app in ("", f"sqlite+aiosqlite:///{tmp_path}/callwright.db"):
         assert system_database_url_for(app_database_url=app, data_dir=tmp_path) == (
             f"sqlite:///{tmp_path.resolve()}/jobs.sqlite"

@@ -47,5 +47,3 @@ def bind_pair() -> list[socket.socket]:
         v6.listen(256)
         return [v4, v6]
     raise RuntimeError("could not bind the same port on 127.0.0.1 and ::1")
-
-

@@ -99,9 +99,7 @@ def test_flags() -> None:
 
 
 def test_allow_list() -> None:
-    policy = AddressPolicy(
-        allowed_networks=(ip_network("10.5.0.0/16"), ip_network("fe80::/10"))
-    )
+    policy = AddressPolicy(allowed_networks=(ip_network("10.5.0.0/16"), ip_network("fe80::/10")))
     assert policy.refusal(ip_address("10.5.1.1")) is None
     assert policy.refusal(ip_address("::ffff:10.5.1.1")) is None
     assert policy.refusal(ip_address("10.6.1.1")) == "private"
@@ -150,7 +148,8 @@ async def test_require_https() -> None:
 
 async def test_ip_literals_are_never_resolved() -> None:
     resolver = StaticResolver({})
-    checked = await check_url("http://0x5d.0xb8.0xd7.0x0e/", policy=AddressPolicy(),
-                              resolver=resolver)
+    checked = await check_url(
+        "http://0x5d.0xb8.0xd7.0x0e/", policy=AddressPolicy(), resolver=resolver
+    )
     assert [str(a) for a in checked.addresses] == ["93.184.215.14"]
     assert resolver.lookups == []

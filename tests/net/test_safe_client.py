@@ -32,10 +32,24 @@ def cert_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     cert, key = d / "cert.pem", d / "key.pem"
     subprocess.run(
         [
-            "openssl", "req", "-x509", "-newkey", "ec",
-            "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", str(key), "-out", str(cert), "-days", "1",
-            "-subj", "/CN=hook.test", "-addext", "subjectAltName=DNS:hook.test",
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=hook.test",
+            "-addext",
+            "subjectAltName=DNS:hook.test",
         ],
         check=True,
         capture_output=True,
@@ -127,9 +141,7 @@ async def test_tls_uses_original_name_for_sni_and_verification(
 async def test_body_cap() -> None:
     big = 5 * 1024 * 1024
     async with RecordingReceiver(respond=lambda _r: ScriptedResponse(body_bytes=big)) as rx:
-        client = SafeHTTPClient(
-            policy=LOOPBACK, limits=ClientLimits(max_response_bytes=64 * 1024)
-        )
+        client = SafeHTTPClient(policy=LOOPBACK, limits=ClientLimits(max_response_bytes=64 * 1024))
         resp = await client.request("GET", rx.url())
         assert len(resp.body) == 64 * 1024
         assert resp.truncated
@@ -171,9 +183,7 @@ async def test_redirect_is_returned_not_followed(counting_listener: CountingList
     redirect = ScriptedResponse(status=302, headers=(("Location", target),), body=b"")
     async with RecordingReceiver(host="127.0.0.2", respond=lambda _r: redirect) as rx:
         for allowed in ("127.0.0.2/32", "127.0.0.0/8"):
-            client = SafeHTTPClient(
-                policy=AddressPolicy(allowed_networks=(ip_network(allowed),))
-            )
+            client = SafeHTTPClient(policy=AddressPolicy(allowed_networks=(ip_network(allowed),)))
             resp = await client.request("POST", rx.url(), content=b"{}")
             assert resp.status_code == 302
             assert resp.header("location") == target
@@ -182,9 +192,7 @@ async def test_redirect_is_returned_not_followed(counting_listener: CountingList
 
 
 async def test_allow_list_does_not_open_metadata() -> None:
-    client = SafeHTTPClient(
-        policy=AddressPolicy(allowed_networks=(ip_network("169.254.0.0/16"),))
-    )
+    client = SafeHTTPClient(policy=AddressPolicy(allowed_networks=(ip_network("169.254.0.0/16"),)))
     with pytest.raises(UnsafeURLError) as info:
         await client.request("GET", "http://169.254.169.254/")
     assert info.value.reason == "metadata"

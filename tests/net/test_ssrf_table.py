@@ -217,9 +217,7 @@ async def test_every_form_is_refused_and_nothing_connects(
 
 async def test_the_listener_does_count(counting_listener: CountingListener) -> None:
     """The zero above means something: with loopback allowed, the same listener counts."""
-    client = SafeHTTPClient(
-        policy=AddressPolicy(allow_loopback=True), resolver=HostsThenSystem()
-    )
+    client = SafeHTTPClient(policy=AddressPolicy(allow_loopback=True), resolver=HostsThenSystem())
     p = counting_listener.port
     for url in (f"http://0x7f.1:{p}/", f"http://[::1]:{p}/", f"http://hooks.example.com:{p}/"):
         with pytest.raises(DeliveryError):

@@ -16,30 +16,50 @@ from callwright.net.urls import parse_ipv4_loose
 @pytest.mark.parametrize(
     ("raw", "scheme", "host", "port", "target", "host_header"),
     [
-        ("https://Hooks.Example.COM/x", "https", "hooks.example.com", 443, "/x",
-         "hooks.example.com"),
+        (
+            "https://Hooks.Example.COM/x",
+            "https",
+            "hooks.example.com",
+            443,
+            "/x",
+            "hooks.example.com",
+        ),
         ("http://example.com", "http", "example.com", 80, "/", "example.com"),
         ("http://example.com?q=1", "http", "example.com", 80, "/?q=1", "example.com"),
-        ("http://example.com:8080/a/b?c=d#e", "http", "example.com", 8080, "/a/b?c=d",
-         "example.com:8080"),
+        (
+            "http://example.com:8080/a/b?c=d#e",
+            "http",
+            "example.com",
+            8080,
+            "/a/b?c=d",
+            "example.com:8080",
+        ),
         ("https://example.com:443/", "https", "example.com", 443, "/", "example.com"),
         ("http://example.com./", "http", "example.com", 80, "/", "example.com"),
         ("http://[2606:4700::1]:8443/", "http", "2606:4700::1", 8443, "/", "[2606:4700::1]:8443"),
         ("http://8.8.8.8/", "http", "8.8.8.8", 80, "/", "8.8.8.8"),
         ("http://0x08.0x08.0x08.0x08/", "http", "8.8.8.8", 80, "/", "8.8.8.8"),
-        ("http://bücher.example/p", "http", "xn--bcher-kva.example", 80, "/p",
-         "xn--bcher-kva.example"),
+        (
+            "http://bücher.example/p",
+            "http",
+            "xn--bcher-kva.example",
+            80,
+            "/p",
+            "xn--bcher-kva.example",
+        ),
         ("http://example.com/ä%20b", "http", "example.com", 80, "/%C3%A4%20b", "example.com"),
         ("http://example.com/%2e%2e/", "http", "example.com", 80, "/%2e%2e/", "example.com"),
         ("http://1.2.3.example/", "http", "1.2.3.example", 80, "/", "1.2.3.example"),
     ],
 )
-def test_parses(
-    raw: str, scheme: str, host: str, port: int, target: str, host_header: str
-) -> None:
+def test_parses(raw: str, scheme: str, host: str, port: int, target: str, host_header: str) -> None:
     url = parse_url(raw)
     assert (url.scheme, url.host, url.port, url.target, url.host_header) == (
-        scheme, host, port, target, host_header,
+        scheme,
+        host,
+        port,
+        target,
+        host_header,
     )
 
 
@@ -65,11 +85,38 @@ def _inet_aton(text: str) -> IPv4Address | None:
 @pytest.mark.parametrize(
     "text",
     [
-        "127.0.0.1", "127.1", "127.0.1", "2130706433", "0177.0.0.1", "0x7f.1", "0x7F000001",
-        "017700000001", "0177.0x0.00.1", "0xa9fea9fe", "169.254.43518", "0", "0x0", "00",
-        "1.2.3.4", "255.255.255.255", "4294967295", "4294967296", "256.1.1.1", "1.256.1.1",
-        "1.1.65536", "1.1.65535", "08", "09.1", "0x", "0x.1", "1.2.3.4.5", "1..2", "0xg",
-        "1.2.3.04", "0x100.1", "1.0x1000000",
+        "127.0.0.1",
+        "127.1",
+        "127.0.1",
+        "2130706433",
+        "0177.0.0.1",
+        "0x7f.1",
+        "0x7F000001",
+        "017700000001",
+        "0177.0x0.00.1",
+        "0xa9fea9fe",
+        "169.254.43518",
+        "0",
+        "0x0",
+        "00",
+        "1.2.3.4",
+        "255.255.255.255",
+        "4294967295",
+        "4294967296",
+        "256.1.1.1",
+        "1.256.1.1",
+        "1.1.65536",
+        "1.1.65535",
+        "08",
+        "09.1",
+        "0x",
+        "0x.1",
+        "1.2.3.4.5",
+        "1..2",
+        "0xg",
+        "1.2.3.04",
+        "0x100.1",
+        "1.0x1000000",
     ],
 )
 def test_ipv4_decoding_matches_inet_aton(text: str) -> None:

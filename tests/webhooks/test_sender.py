@@ -104,8 +104,15 @@ async def _attempt_against(
 ) -> DeliveryAttempt:
     async with RecordingReceiver(respond=_script(status, headers, b"nope")) as rx:
         return await deliver(
-            rx.url(), {}, BODY, generate_secret(), "evt_1",
-            client=loopback_client(), clock=lambda: NOW, rng=random.Random(5), attempt=attempt,
+            rx.url(),
+            {},
+            BODY,
+            generate_secret(),
+            "evt_1",
+            client=loopback_client(),
+            clock=lambda: NOW,
+            rng=random.Random(5),
+            attempt=attempt,
         )
 
 
@@ -158,7 +165,11 @@ async def test_timeout_is_retried() -> None:
     async with slow as rx:
         t0 = time.monotonic()
         attempt = await deliver(
-            rx.url(), {}, BODY, generate_secret(), "evt_1",
+            rx.url(),
+            {},
+            BODY,
+            generate_secret(),
+            "evt_1",
             client=loopback_client(total_timeout_s=0.3),
         )
         assert time.monotonic() - t0 < 2.0
@@ -170,8 +181,9 @@ async def test_timeout_is_retried() -> None:
 async def test_snippet_is_capped_and_sanitised() -> None:
     noisy = b"\x1b[31mred\x00" + "é".encode() + b"\xff" + b"y" * 5000
     async with RecordingReceiver(respond=_script(500, (), noisy)) as rx:
-        attempt = await deliver(rx.url(), {}, BODY, generate_secret(), "evt_1",
-                                client=loopback_client())
+        attempt = await deliver(
+            rx.url(), {}, BODY, generate_secret(), "evt_1", client=loopback_client()
+        )
     assert len(attempt.response_snippet) <= 1024
     assert attempt.response_snippet.startswith("\ufffd[31mred\ufffdé\ufffdyyy")
     assert all(ch.isprintable() for ch in attempt.response_snippet)
@@ -183,8 +195,9 @@ async def test_large_response_body_does_not_slow_delivery() -> None:
         respond=lambda _r: ScriptedResponse(body_bytes=50 * 1024 * 1024)
     ) as rx:
         t0 = time.monotonic()
-        attempt = await deliver(rx.url(), {}, BODY, generate_secret(), "evt_1",
-                                client=loopback_client())
+        attempt = await deliver(
+            rx.url(), {}, BODY, generate_secret(), "evt_1", client=loopback_client()
+        )
         elapsed = time.monotonic() - t0
     assert isinstance(attempt.next_action, Done)
     assert len(attempt.response_snippet) == 1024
@@ -196,7 +209,11 @@ async def test_pins_the_checked_address() -> None:
     client = SafeHTTPClient(policy=AddressPolicy.embedded(), resolver=resolver)
     async with RecordingReceiver() as rx:
         attempt = await deliver(
-            f"http://hooks.customer.test:{rx.port}/x", {}, BODY, generate_secret(), "evt_1",
+            f"http://hooks.customer.test:{rx.port}/x",
+            {},
+            BODY,
+            generate_secret(),
+            "evt_1",
             client=client,
         )
     assert isinstance(attempt.next_action, Done)
@@ -222,8 +239,9 @@ async def test_forbidden_custom_headers_are_refused(headers: dict[str, str]) -> 
     with pytest.raises(InvalidHeaderError):
         validate_custom_headers(headers)
     async with RecordingReceiver() as rx:
-        attempt = await deliver(rx.url(), headers, BODY, generate_secret(), "evt_1",
-                                client=loopback_client())
+        attempt = await deliver(
+            rx.url(), headers, BODY, generate_secret(), "evt_1", client=loopback_client()
+        )
     assert attempt.error_category == "invalid_header"
     assert isinstance(attempt.next_action, GiveUp)
     assert rx.connections == 0
@@ -232,8 +250,9 @@ async def test_forbidden_custom_headers_are_refused(headers: dict[str, str]) -> 
 async def test_bad_secret_and_method_give_up() -> None:
     async with RecordingReceiver() as rx:
         bad_secret = await deliver(rx.url(), {}, BODY, "whsec_", "evt_1", client=loopback_client())
-        bad_method = await deliver(rx.url(), {}, BODY, generate_secret(), "evt_1",
-                                   client=loopback_client(), method="GET")
+        bad_method = await deliver(
+            rx.url(), {}, BODY, generate_secret(), "evt_1", client=loopback_client(), method="GET"
+        )
     assert bad_secret.error_category == "invalid_secret"
     assert bad_method.error_category == "invalid_header"
     assert rx.connections == 0
