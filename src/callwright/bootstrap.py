@@ -38,8 +38,8 @@ from callwright.services.webhook_delivery import (
     Clock,
     SystemClock,
     WebhookDeliverer,
-    WebhookRelay,
 )
+from callwright.services.webhook_relay import WebhookRelay
 from callwright.settings import Settings
 from callwright.storage.recordings import RecordingStore, load_or_create_secret
 from callwright.webhooks.retry import RetrySchedule

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callwright.db.models import Agent, AgentVersion, Call
 from callwright.db.models_webhooks import WebhookDelivery, WebhookEvent
 from callwright.domain.ids import new_id
-from callwright.services.webhook_delivery import delivery_job_key, sync_endpoints
+from callwright.services.webhook_delivery import delivery_job_key
+from callwright.services.webhook_relay import sync_endpoints
 from callwright.storage.recordings import RecordingStore
 
 SCHEMA_VERSION = "1.0"

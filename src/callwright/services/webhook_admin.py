@@ -21,8 +21,8 @@ from callwright.domain.ids import new_id
 from callwright.services.webhook_delivery import (
     WebhookDeliverer,
     delivery_job_key,
-    sync_endpoints,
 )
+from callwright.services.webhook_relay import sync_endpoints
 from callwright.webhooks import (
     RetrySchedule,
 )
