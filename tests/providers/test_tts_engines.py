@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 from providers_testkit import collect, normalise, pcm16_to_float
 
+from callwright.domain.voices import CATALOGUE
 from callwright.providers import registry
 from callwright.providers.base import EngineSpec, ErrorCategory, ProviderError
-from callwright.providers.tts import espeak
-from callwright.providers.voices import installed_voices
 
 pytestmark = pytest.mark.engines
 
@@ -71,7 +70,7 @@ async def test_espeak_produces_16k_audio(voice: str) -> None:
 
 
 @needs_espeak
-@pytest.mark.parametrize("voice_id", [v.id for v in espeak.VOICES])
+@pytest.mark.parametrize("voice_id", [v.key for v in CATALOGUE if v.provider == "espeak"])
 async def test_every_catalogued_espeak_voice_speaks(voice_id: str) -> None:
     tts = registry.create("tts", EngineSpec("espeak", {"voice": voice_id}))
     assert rms(await collect(tts.synthesize("Hello, one two three."))) > 0.02
@@ -126,12 +125,3 @@ def test_espeak_missing_binary_is_not_installed(monkeypatch: pytest.MonkeyPatch)
         registry.create("tts", EngineSpec("espeak"))
     assert excinfo.value.category is ErrorCategory.NOT_INSTALLED
     assert "espeak-ng" in str(excinfo.value)
-    assert espeak.PROVIDER.voices() == ()
-
-
-def test_voice_catalogue_lists_installed_voices() -> None:
-    ids = [v.id for v in installed_voices()]
-    assert ids[0] == "piper:en_US-joe-medium"
-    if shutil.which("espeak-ng"):
-        assert {"espeak:en-us", "espeak:hi"} <= set(ids)
-    assert len(ids) == len(set(ids))

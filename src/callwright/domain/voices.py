@@ -1,4 +1,6 @@
-"""The voice catalogue: voices of the TTS engines callwright ships, with stable UUIDs."""
+"""The voice catalogue: the voices of the TTS engines callwright ships, with stable UUIDs.
+
+The one list of voices; services/voices.py narrows it to the engines installed here."""
 
 from __future__ import annotations
 

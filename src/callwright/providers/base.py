@@ -117,15 +117,6 @@ class LanguageModel(Protocol):
 # --------------------------------------------------------------------------- TTS
 
 
-@dataclass(frozen=True, slots=True)
-class Voice:
-    id: str  # "<provider>:<voice name>", e.g. "piper:en_US-joe-medium"
-    name: str
-    languages: tuple[str, ...]
-    gender: str | None = None
-    provider: str = ""
-
-
 class TextToSpeech(Protocol):
     def synthesize(self, text: str) -> AsyncGenerator[bytes, None]:
         """Yield 16 kHz PCM chunks for ``text`` (any chunk size) as soon as they exist."""

@@ -17,22 +17,10 @@ from collections.abc import AsyncGenerator
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from callwright.providers.base import SAMPLE_RATE_HZ, ErrorCategory, ProviderError, Voice
+from callwright.providers.base import SAMPLE_RATE_HZ, ErrorCategory, ProviderError
 
 BINARY = "espeak-ng"
 _READ_BYTES = 8192
-
-VOICES = tuple(
-    Voice(id=f"espeak:{code}", name=f"eSpeak {name}", languages=(lang,), provider="espeak")
-    for code, name, lang in (
-        ("en-us", "US English", "en-US"),
-        ("en-gb", "British English", "en-GB"),
-        ("hi", "Hindi", "hi-IN"),
-        ("bn", "Bengali", "bn-IN"),
-        ("mr", "Marathi", "mr-IN"),
-        ("ta", "Tamil", "ta-IN"),
-    )
-)
 
 
 class EspeakConfig(BaseModel):
@@ -139,10 +127,6 @@ class EspeakProvider:
 
     def config_model(self) -> type[BaseModel]:
         return EspeakConfig
-
-    def voices(self) -> tuple[Voice, ...]:
-        """Our catalogue of espeak-ng voices, or none when the program is missing."""
-        return VOICES if shutil.which(BINARY) else ()
 
     def create(self, config: BaseModel) -> EspeakTTS:
         assert isinstance(config, EspeakConfig)

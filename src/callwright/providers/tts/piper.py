@@ -23,17 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from callwright.providers import assets
-from callwright.providers.base import SAMPLE_RATE_HZ, ErrorCategory, ProviderError, Voice
-
-VOICES = (
-    Voice(
-        id="piper:en_US-joe-medium",
-        name="Joe (US English, medium)",
-        languages=("en-US",),
-        gender="male",
-        provider="piper",
-    ),
-)
+from callwright.providers.base import SAMPLE_RATE_HZ, ErrorCategory, ProviderError
 
 
 class PiperConfig(BaseModel):
@@ -115,9 +105,6 @@ class PiperProvider:
 
     def config_model(self) -> type[BaseModel]:
         return PiperConfig
-
-    def voices(self) -> tuple[Voice, ...]:
-        return VOICES
 
     def create(self, config: BaseModel) -> PiperTTS:
         """Per-call synthesizer; the first call loads the voice (about 1 s). Blocking."""
