@@ -10,8 +10,9 @@ from callwright.media.config import (
     TurnLatency,
     TurnSettings,
 )
+from callwright.media.listening import FrameObserver
 from callwright.media.runtime import tune_gc_for_media
-from callwright.media.session import CallSession, FrameObserver
+from callwright.media.session import CallSession
 from callwright.media.vad_batch import BatchedVAD
 
 __all__ = [
