@@ -28,7 +28,12 @@ def _tone(seconds: float) -> bytes:
 
 
 async def _call(
-    spec: PersonaSpec, heard: Sequence[str], agent_says: Sequence[float], *, pause_s: float = 1.5
+    spec: PersonaSpec,
+    heard: Sequence[str],
+    agent_says: Sequence[float],
+    *,
+    pause_s: float = 1.5,
+    linger_s: float = 0.0,
 ) -> tuple[PersonaReport, AgentSide, SimLine]:
     """Play ``agent_says`` tones (seconds each) with pauses; the callee "hears" ``heard``."""
     line = SimLine()
@@ -48,6 +53,7 @@ async def _call(
             break
         await agent.play(_tone(seconds))
         await asyncio.sleep(pause_s)
+    await asyncio.sleep(linger_s)
     await line.agent.hangup()
     await listening
     return await callee, agent, line
@@ -136,3 +142,16 @@ async def test_cooperative_callee_takes_leave_after_a_few_replies() -> None:
     assert replies[:2] == ["Yes, that works for me.", "Yes, that works for me."]
     assert replies[2] == LEAVE_TAKING
     assert line.closed  # and then the callee hangs up
+
+
+async def test_callee_waits_when_the_agent_only_paused_between_sentences() -> None:
+    # The agent stops for 0.35 s: long enough for the callee to call it the end of a turn
+    # (0.3 s), but it speaks again before the callee's 0.2 s reply delay is over.
+    report, _, _ = await _call(
+        CATALOGUE["cooperative"],
+        ["Hi, this is Maya.", "When suits you?"],
+        [0.8, 0.8],
+        pause_s=0.35,
+        linger_s=1.5,
+    )
+    assert [s.text for s in report.spoken][:1] == ["Tomorrow morning at ten would be best for me."]

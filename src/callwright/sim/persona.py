@@ -317,10 +317,15 @@ class Persona:
             self._unanswered = f"{self._unanswered} {heard}".strip()
             return
         heard, self._unanswered = f"{self._unanswered} {heard}".strip(), ""
+        await asyncio.sleep(self._reply_delay_s)
+        if self._in_speech:
+            # The agent only paused mid-turn (say, between two sentences): hold the answer
+            # until it has finished, as a person would.
+            self._unanswered = heard
+            return
         reply = self._next_reply(heard)
         if reply is None:
             return
-        await asyncio.sleep(self._reply_delay_s)
         await self._say(SpeechKind.REPLY, reply)
         if spec.hangup_on_goodbye and is_goodbye(reply):
             # people hang up a moment after their own goodbye if the agent has not
