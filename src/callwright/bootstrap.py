@@ -29,6 +29,7 @@ from callwright.services.dialing import ANALYSIS_JOB, Dialer
 from callwright.services.dispatcher import Dispatcher
 from callwright.services.engines import EngineSource, RegistryEngines
 from callwright.services.events import CallEvents
+from callwright.services.pacer import PACER_JOB, Pacer
 from callwright.services.recovery import requeue_unfinished
 from callwright.services.telephony import TelephonyDirectory
 from callwright.services.voices import VoicePreviews
@@ -107,6 +108,7 @@ async def container(
         )
         registry.add_handler(CALL_JOB, lambda ctx, payload: dialer.run(ctx, payload))
         registry.add_handler(ANALYSIS_JOB, lambda ctx, payload: analyst.run(ctx, payload))
+        registry.add_handler(PACER_JOB, lambda ctx, payload: pacer.run(ctx, payload))
         webhooks = WebhookDeliverer(
             uow=uow,
             client=SafeHTTPClient(
@@ -146,8 +148,19 @@ async def container(
             clock=await stack.enter_async_context(MediaClock.running()),
         )
         analyst = Analyst(uow=uow, engines=engines, events=events)
+        pacer = Pacer(
+            uow=uow,
+            enqueue=jobs.enqueue,
+            backlog=settings.dispatch_backlog,
+            workspace_default_cap=settings.workspace_max_concurrent_calls,
+        )
         await requeue_unfinished(uow, jobs.enqueue)
-        dispatcher = Dispatcher(uow=uow, enqueue=jobs.enqueue, backlog=settings.dispatch_backlog)
+        dispatcher = Dispatcher(
+            uow=uow,
+            enqueue=jobs.enqueue,
+            backlog=settings.dispatch_backlog,
+            workspace_default_cap=settings.workspace_max_concurrent_calls,
+        )
         dispatching = asyncio.create_task(dispatcher.run(), name="call-dispatcher")
         stack.push_async_callback(_cancel, dispatching)
         relaying = asyncio.create_task(relay.run(), name="webhook-relay")

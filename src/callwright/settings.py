@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     max_concurrent_calls: int = Field(
         default=4, ge=1, description="calls one process runs at once (offline engines are heavy)"
     )
+    workspace_max_concurrent_calls: int = Field(
+        default=20, ge=1, description="default cap on a workspace's live calls (in and out)"
+    )
+    csv_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1, description="contact CSV upload")
+    csv_max_rows: int = Field(default=1_000_000, ge=1, description="contacts in one CSV")
     sim_number: str = "+15550100000"
     webhook_allow_loopback: bool = Field(
         default=True,

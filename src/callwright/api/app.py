@@ -9,7 +9,15 @@ from fastapi import APIRouter, FastAPI
 
 from callwright import __version__
 from callwright.api import errors
-from callwright.api.routes import agents, calls, numbers, webhooks, workspace
+from callwright.api.routes import (
+    agents,
+    calls,
+    campaigns,
+    do_not_call,
+    numbers,
+    webhooks,
+    workspace,
+)
 from callwright.bootstrap import Overrides, container
 from callwright.settings import Settings
 
@@ -33,7 +41,7 @@ def create_app(
     )
     errors.install(app)
     api = APIRouter(prefix=PREFIX)
-    for module in (workspace, numbers, agents, calls, webhooks):
+    for module in (workspace, numbers, agents, calls, campaigns, do_not_call, webhooks):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -24,6 +24,8 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String(200))
     credits: Mapped[float] = mapped_column(Float, default=0.0)
     locked_credits: Mapped[float] = mapped_column(Float, default=0.0)
+    # Calls of this workspace live at once (outbound, inbound, web); None: the setting's default.
+    max_concurrent_calls: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -60,6 +62,9 @@ class TelephonyAccount(Base):
     name: Mapped[str] = mapped_column(String(100))
     # Provider credentials and settings; never returned by the API (see api/schemas/numbers.py).
     credentials: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The carrier's limits on this account (channels and call attempts per second); None: none.
+    max_concurrent_calls: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    calls_per_second: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -134,6 +139,8 @@ class Call(Base):
         Index("ix_calls_ws_list_created", "workspace_id", "bulk_list_id", "created_at"),
         Index("ix_calls_ws_to_number", "workspace_id", "to_number"),
         Index("ix_calls_status_due", "status", "due_at"),  # the dispatcher's "what is due"
+        Index("ix_calls_list_due", "bulk_list_id", "due_at"),  # a campaign pacer's "what is due"
+        Index("ix_calls_status_dispatched", "status", "dispatched_at"),  # live calls, for caps
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -158,6 +165,9 @@ class Call(Base):
     # delay), and when the dispatcher handed that attempt to the job queue.
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # How many times a job was handed over for this call; it names the job, so a call sent
+    # back to wait (window closed, campaign paused) gets a fresh job when it is due again.
+    dispatches: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     retry_count: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
@@ -187,10 +197,13 @@ class DialLedger(Base):
     finds the row and reconciles instead of calling the person again."""
 
     __tablename__ = "dial_ledger"
+    __table_args__ = (Index("ix_dial_ledger_account_dialed", "telephony_account_id", "dialed_at"),)
 
     call_id: Mapped[str] = mapped_column(ID, primary_key=True)
     attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ID)
+    # Dials per second of an account are counted here, across every worker.
+    telephony_account_id: Mapped[str | None] = mapped_column(ID, nullable=True)
     dialed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
@@ -209,4 +222,6 @@ class IdempotencyKey(Base):
 
 
 # The webhook tables live in their own module; importing it here registers them with Base.
+from callwright.db import models_campaigns as _campaigns  # noqa: E402, F401
 from callwright.db import models_webhooks as _webhooks  # noqa: E402, F401
+from callwright.db import models_contacts as _contacts  # noqa: E402, F401

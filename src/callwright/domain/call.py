@@ -31,7 +31,8 @@ class SubStatus(StrEnum):
     RETRY_SCHEDULED = "RETRY_SCHEDULED"
     MAX_CALL_DURATION = "MAX_CALL_DURATION"
     USER_TERMINATED = "USER_TERMINATED"
-    DND_SKIPPED = "DND_SKIPPED"
+    DND_SKIPPED = "DND_SKIPPED"  # the number is on the workspace's do-not-call list
+    CAMPAIGN_ENDED = "CAMPAIGN_ENDED"  # the campaign was terminated or passed its end time
     VOICEMAIL_DETECTED = "VOICEMAIL_DETECTED"
     NOT_ABLE_TO_CALL = "NOT_ABLE_TO_CALL"
     USER_BECAME_IDLE = "USER_BECAME_IDLE"

@@ -32,12 +32,18 @@ CALL_JOB = "call"
 CALL_QUEUE = "calls"
 
 
-def call_job(call_id: str, workspace_id: str, *, attempt: int) -> JobSpec:
-    """The durable job that dials a call (attempt 0 is the first dial, then retries)."""
+def call_job(call_id: str, workspace_id: str, *, attempt: int, dispatch: int) -> JobSpec:
+    """The durable job that dials a call (attempt 0 is the first dial, then retries) once the
+    dispatcher handed it over for the ``dispatch``-th time."""
     return JobSpec(
         kind=CALL_JOB,
-        key=f"call:{call_id}:{attempt}",
-        payload={"call_id": call_id, "workspace_id": workspace_id, "attempt": attempt},
+        key=f"call:{call_id}:{dispatch}",
+        payload={
+            "call_id": call_id,
+            "workspace_id": workspace_id,
+            "attempt": attempt,
+            "dispatch": dispatch,
+        },
         queue=CALL_QUEUE,
     )
 
@@ -152,9 +158,15 @@ async def _build(
         raise NotFound("Version not found")
     settings = VersionSettings.model_validate(version.settings)
     to_number = normalize_e164(req.mobile_number)
-    numbers = await _caller_numbers(session, workspace_id, req)
+    numbers = await caller_numbers(
+        session,
+        workspace_id,
+        number_pool_id=req.number_pool_id,
+        number_ids=req.from_number_ids,
+        numbers=req.from_numbers,
+    )
 
-    config = _call_config(settings.call_config, req.call_config)
+    config = merged_call_config(settings.call_config, req.call_config)
     tz = zone(config.call_time.timezone)
     scheduled = req.scheduled_at or config.call_time.scheduled_at
     earliest = max(now, parse_scheduled_at(scheduled, tz)) if scheduled else now
@@ -192,7 +204,7 @@ async def _build(
     )
 
 
-def _call_config(base: CallConfig, overrides: dict[str, Any]) -> CallConfig:
+def merged_call_config(base: CallConfig, overrides: dict[str, Any]) -> CallConfig:
     try:
         return CallConfig.model_validate(deep_merge(base.model_dump(mode="json"), overrides))
     except ValidationError as exc:
@@ -201,26 +213,32 @@ def _call_config(base: CallConfig, overrides: dict[str, Any]) -> CallConfig:
         raise InvalidRequest(f"Invalid call_config: {where} {err['msg']}") from exc
 
 
-async def _caller_numbers(
-    session: AsyncSession, workspace_id: str, req: CallRequest
+async def caller_numbers(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    number_pool_id: str | None = None,
+    number_ids: Sequence[str] = (),
+    numbers: Sequence[str] = (),
 ) -> Sequence[tuple[PhoneNumber, TelephonyAccount]]:
+    """The caller numbers named by a pool, by ids or by E.164 numbers (exactly one source)."""
     query = (
         select(PhoneNumber, TelephonyAccount)
         .join(TelephonyAccount, TelephonyAccount.id == PhoneNumber.telephony_account_id)
         .where(PhoneNumber.workspace_id == workspace_id, PhoneNumber.deleted_at.is_(None))
     )
-    if req.number_pool_id is not None:
+    if number_pool_id is not None:
         rows = (
-            await session.execute(query.where(PhoneNumber.number_pool_id == req.number_pool_id))
+            await session.execute(query.where(PhoneNumber.number_pool_id == number_pool_id))
         ).all()
         if not rows:
             raise InvalidRequest("Number pool not found.")
         return [(n, a) for n, a in rows]
-    if req.from_number_ids:
-        wanted = set(req.from_number_ids)
+    if number_ids:
+        wanted = set(number_ids)
         rows = (await session.execute(query.where(PhoneNumber.id.in_(wanted)))).all()
     else:
-        wanted = {normalize_e164(n) for n in req.from_numbers}
+        wanted = {normalize_e164(n) for n in numbers}
         rows = (await session.execute(query.where(PhoneNumber.number.in_(wanted)))).all()
     if len(rows) != len(wanted):
         raise NotFound("Caller number not found in this workspace")

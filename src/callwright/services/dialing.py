@@ -7,6 +7,7 @@ person again: it finds the row and reconciles the call instead.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from callwright.db.models import Call, DialLedger, TelephonyAccount
+from callwright.db.models import Call, TelephonyAccount
 from callwright.db.repositories import agents as agents_repo
 from callwright.db.repositories import calls as calls_repo
 from callwright.db.unit_of_work import SessionFactory
@@ -38,6 +39,7 @@ from callwright.media.clock import MediaClock
 from callwright.media.config import CallResult, EndReason
 from callwright.media.session import CallSession
 from callwright.providers.base import DialOutcome, DialRequest, ProviderError
+from callwright.services.admission import Admission, Decision, admit
 from callwright.services.engines import EngineSource
 from callwright.services.events import CallEvents
 from callwright.services.session_config import session_config
@@ -76,8 +78,10 @@ class Dialer:
     async def run(self, ctx: JobContext, payload: Mapping[str, Any]) -> None:
         """The ``call`` job handler."""
         call_id, workspace_id = str(payload["call_id"]), str(payload["workspace_id"])
-        attempt = int(payload.get("attempt", 0))
-        claimed = await ctx.step("claim", lambda: self._claim(workspace_id, call_id, attempt))
+        attempt, dispatch = int(payload["attempt"]), int(payload["dispatch"])
+        claimed = await ctx.step(
+            "claim", lambda: self._claim(workspace_id, call_id, attempt, dispatch)
+        )
         if not claimed:
             return  # terminated, or already handled
         follow_up = await ctx.step("attempt", lambda: self._attempt(workspace_id, call_id, attempt))
@@ -86,7 +90,7 @@ class Dialer:
             # job (DBOS refuses to start work inside a step), and keys make repeats harmless.
             await self._follow_up(workspace_id, call_id, follow_up)
 
-    async def _claim(self, workspace_id: str, call_id: str, attempt: int) -> bool:
+    async def _claim(self, workspace_id: str, call_id: str, attempt: int, dispatch: int) -> bool:
         async with self.uow.begin() as session:
             result = await session.execute(
                 update(Call)
@@ -95,6 +99,7 @@ class Dialer:
                     Call.workspace_id == workspace_id,
                     Call.status.in_(TERMINABLE),
                     Call.retry_count == attempt,
+                    Call.dispatches == dispatch,
                 )
                 .values(
                     status=CallStatus.ONGOING,
@@ -106,8 +111,12 @@ class Dialer:
 
     async def _attempt(self, workspace_id: str, call_id: str, attempt: int) -> str | None:
         """Dial once and, if answered, hold the conversation. Returns the follow-up to queue."""
-        if not await self._write_ledger(workspace_id, call_id, attempt):
+        decision = await self._admit(workspace_id, call_id, attempt)
+        if decision.admission is Admission.DIALLED_BEFORE:
             await self._reconcile(workspace_id, call_id)
+            return None
+        if decision.admission is not Admission.DIAL:
+            await self._not_dialled(workspace_id, call_id, decision)
             return None
         async with self.uow() as session:
             call = await calls_repo.get(session, workspace_id, call_id)
@@ -164,13 +173,44 @@ class Dialer:
         await self._finish_answered(call, result, voicemail=watch.detected)
         return ANALYSIS_JOB
 
-    async def _write_ledger(self, workspace_id: str, call_id: str, attempt: int) -> bool:
-        try:
-            async with self.uow.begin() as session:
-                session.add(DialLedger(call_id=call_id, attempt=attempt, workspace_id=workspace_id))
-        except IntegrityError:
-            return False
-        return True
+    async def _admit(self, workspace_id: str, call_id: str, attempt: int) -> Decision:
+        """Ask admission until it stops saying "slow down" (the account's calls per second)."""
+        while True:
+            try:
+                async with self.uow.begin() as session:
+                    call = await calls_repo.get(session, workspace_id, call_id)
+                    assert call is not None
+                    decision = await admit(session, call, attempt=attempt, now=self.now())
+            except IntegrityError:  # a zombie run wrote the ledger row first
+                return Decision(Admission.DIALLED_BEFORE)
+            if decision.admission is not Admission.SLOW_DOWN:
+                return decision
+            assert decision.until is not None
+            await asyncio.sleep(max(0.0, (decision.until - self.now()).total_seconds()))
+
+    async def _not_dialled(self, workspace_id: str, call_id: str, decision: Decision) -> None:
+        """Admission said no: back to waiting, or cancelled for good."""
+        async with self.uow.begin() as session:
+            row = await calls_repo.get(session, workspace_id, call_id)
+            assert row is not None
+            if decision.admission is Admission.WAIT:
+                assert decision.until is not None
+                waiting = CallStatus.RETRY if row.retry_count else CallStatus.REGISTERED
+                row.status, row.initiated_at = waiting, None
+                row.sub_status = SubStatus.RETRY_SCHEDULED if row.retry_count else SubStatus.QUEUED
+                row.due_at, row.dispatched_at = decision.until, None  # dispatched again when due
+                return
+            row.status = CallStatus.CANCELLED
+            row.sub_status = (
+                SubStatus.DND_SKIPPED
+                if decision.admission is Admission.DO_NOT_CALL
+                else SubStatus.CAMPAIGN_ENDED
+            )
+            row.ended_at = self.now()
+            await self._settle(session, row, cost=0.0)
+            if self.events is not None:
+                await self.events.call_completed(session, row)
+                await self.events.processing_finished(session, row)
 
     async def _reconcile(self, workspace_id: str, call_id: str) -> None:
         """This attempt was dialled by a run that died: never dial again; close the call."""

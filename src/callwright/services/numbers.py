@@ -35,14 +35,45 @@ async def deallocate(uow: SessionFactory, workspace_id: str, number_id: str) -> 
 
 
 async def add_account(
-    uow: SessionFactory, workspace_id: str, *, provider: str, name: str, credentials: dict[str, Any]
+    uow: SessionFactory,
+    workspace_id: str,
+    *,
+    provider: str,
+    name: str,
+    credentials: dict[str, Any],
+    max_concurrent_calls: int | None = None,
+    calls_per_second: float | None = None,
 ) -> TelephonyAccount:
     stored = validate_credentials(provider, credentials)
     account = TelephonyAccount(
-        id=new_id(), workspace_id=workspace_id, provider=provider, name=name, credentials=stored
+        id=new_id(),
+        workspace_id=workspace_id,
+        provider=provider,
+        name=name,
+        credentials=stored,
+        max_concurrent_calls=max_concurrent_calls,
+        calls_per_second=calls_per_second,
     )
     async with uow.begin() as session:
         session.add(account)
+    return account
+
+
+async def set_limits(
+    uow: SessionFactory,
+    workspace_id: str,
+    account_id: str,
+    *,
+    max_concurrent_calls: int | None,
+    calls_per_second: float | None,
+) -> TelephonyAccount:
+    """Set (or with None, lift) the account's caps; the next dials obey them."""
+    async with uow.begin() as session:
+        account = await repo.account(session, workspace_id, account_id)
+        if account is None:
+            raise NotFound("Telephony account not found")
+        account.max_concurrent_calls = max_concurrent_calls
+        account.calls_per_second = calls_per_second
     return account
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from callwright.db.models import Call
+from callwright.db.models_campaigns import Campaign
 from callwright.db.repositories import calls as repo
 from callwright.db.unit_of_work import SessionFactory
 from callwright.domain.call import TERMINABLE, CallStatus, SubStatus
+from callwright.domain.campaign import CampaignStatus
 from callwright.domain.errors import InvalidRequest
 from callwright.domain.phone import normalize_e164
 from callwright.jobs.port import JobRunner
@@ -45,13 +49,14 @@ async def terminate(
         cancel = cancel.where(Call.to_number.in_([normalize_e164(n) for n in t.mobile_numbers]))
     cancel = cancel.values(status=CallStatus.CANCELLED, sub_status=SubStatus.USER_TERMINATED)
     async with uow.begin() as session:
+        stopped = await _stop_campaign(session, workspace_id, t)
         rows = (
             await session.execute(
-                cancel.returning(Call.id, Call.retry_count, Call.locked_credits),
+                cancel.returning(Call.id, Call.dispatches, Call.locked_credits),
                 execution_options={"synchronize_session": False},
             )
         ).all()
-        if not rows:
+        if not rows and not stopped:
             raise InvalidRequest("No terminable calls found")
         ids = [r.id for r in rows]
         await session.execute(
@@ -63,5 +68,22 @@ async def terminate(
         for call in (await session.scalars(select(Call).where(Call.id.in_(ids)))).all():
             await record_call_completed(session, call)  # commits with the cancellation
     for row in rows:
-        await jobs.cancel(f"call:{row.id}:{row.retry_count}")
+        await jobs.cancel(f"call:{row.id}:{row.dispatches}")
     return ids
+
+
+async def _stop_campaign(session: AsyncSession, workspace_id: str, t: Terminate) -> bool:
+    """Terminating a whole campaign also ends it: its pacer stops, its status says so."""
+    if not t.campaign_id or t.mobile_numbers:
+        return False
+    now = datetime.now(UTC)
+    result = await session.execute(
+        update(Campaign)
+        .where(
+            Campaign.id == t.campaign_id,
+            Campaign.workspace_id == workspace_id,
+            Campaign.status.in_([s.value for s in CampaignStatus if s.is_active]),
+        )
+        .values(status=CampaignStatus.CANCELLED, ended_at=now, updated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from callwright.api.deps import ContainerDep, PageDep, WorkspaceId
 from callwright.api.schemas.common import ERRORS, Message
 from callwright.api.schemas.numbers import (
+    AccountLimits,
     ImportNumbers,
     ImportNumbersResponse,
     NewTelephonyAccount,
@@ -68,7 +69,13 @@ async def add_account(
     c: ContainerDep, workspace_id: WorkspaceId, body: NewTelephonyAccount
 ) -> TelephonyAccountResponse:
     account = await numbers.add_account(
-        c.uow, workspace_id, provider=body.provider, name=body.name, credentials=body.credentials
+        c.uow,
+        workspace_id,
+        provider=body.provider,
+        name=body.name,
+        credentials=body.credentials,
+        max_concurrent_calls=body.max_concurrent_calls,
+        calls_per_second=body.calls_per_second,
     )
     return TelephonyAccountResponse(
         message="Telephony account added", telephony_account=TelephonyAccountOut.of(account)
@@ -85,6 +92,27 @@ async def list_accounts(c: ContainerDep, workspace_id: WorkspaceId) -> Telephony
     accounts = await numbers.accounts(c.uow, workspace_id)
     return TelephonyAccountsResponse(
         telephony_accounts=[TelephonyAccountOut.of(a) for a in accounts]
+    )
+
+
+@router.put(
+    "/telephony/accounts/{account_id}/limits",
+    response_model=TelephonyAccountResponse,
+    tags=["Telephony"],
+    summary="Set an account's concurrent-call and calls-per-second caps (callwright)",
+)
+async def set_limits(
+    c: ContainerDep, workspace_id: WorkspaceId, account_id: str, body: AccountLimits
+) -> TelephonyAccountResponse:
+    account = await numbers.set_limits(
+        c.uow,
+        workspace_id,
+        account_id,
+        max_concurrent_calls=body.max_concurrent_calls,
+        calls_per_second=body.calls_per_second,
+    )
+    return TelephonyAccountResponse(
+        message="Limits set", telephony_account=TelephonyAccountOut.of(account)
     )
 
 

@@ -67,6 +67,15 @@ class NewTelephonyAccount(BaseModel):
         description="sim: {}; sip: {host, port, transport, username, password, registration}; "
         "twilio: {account_sid, auth_token}. Secrets are stored, never returned.",
     )
+    max_concurrent_calls: int | None = Field(default=None, ge=1, le=100_000)
+    calls_per_second: float | None = Field(default=None, gt=0, le=10_000)
+
+
+class AccountLimits(BaseModel):
+    """The carrier's limits on an account: channels, and call attempts per second."""
+
+    max_concurrent_calls: int | None = Field(default=None, ge=1, le=100_000)
+    calls_per_second: float | None = Field(default=None, gt=0, le=10_000)
 
 
 class TelephonyAccountOut(BaseModel):
@@ -75,6 +84,8 @@ class TelephonyAccountOut(BaseModel):
     name: str
     created_at: str
     credentials: dict[str, Any]
+    max_concurrent_calls: int | None
+    calls_per_second: float | None
 
     @classmethod
     def of(cls, a: TelephonyAccount) -> TelephonyAccountOut:
@@ -84,6 +95,8 @@ class TelephonyAccountOut(BaseModel):
             name=a.name,
             created_at=iso(a.created_at),
             credentials=redacted(a.credentials),
+            max_concurrent_calls=a.max_concurrent_calls,
+            calls_per_second=a.calls_per_second,
         )
 
 

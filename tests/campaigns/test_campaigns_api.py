@@ -1,0 +1,153 @@
+"""Campaigns through the API: upload, start, caps, pause/resume, terminate, do-not-call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from sqlalchemy import update
+
+from callwright.db.models import TelephonyAccount
+from callwright.sim.network import max_concurrent_calls
+from tests.calls.conftest import Platform
+from tests.campaigns.helpers import agent_and_number, csv_of, numbers, save, wait_campaign
+from tests.conftest import Tenant
+
+
+async def test_campaign_runs_every_contact_once_within_caps(
+    tenant: Tenant, platform: Platform
+) -> None:
+    agent_id, number = await agent_and_number(tenant)
+    contacts = numbers(12) + numbers(3, "0001", start=300)  # short calls, and busy lines
+    config = {
+        "call_time": {"call_start_time": "00:00", "call_end_time": "00:00", "timezone": "UTC"},
+        "call_retry_config": {"retry_count": 1, "retry_busy": 0},
+    }
+    r = await save(tenant, agent_id, csv_of(contacts), call_config=config)
+    assert r.status_code == 200, r.text
+    saved = r.json()
+    assert (saved["total_rows"], saved["successful_rows"], saved["failed_rows"]) == (15, 15, 0)
+    campaign_id = saved["list_id"]
+    async with platform.app.state.container.uow.begin() as session:
+        await session.execute(update(TelephonyAccount).values(max_concurrent_calls=3))
+
+    r = await tenant.client.post(
+        "/campaign/start",
+        json={"agent_id": agent_id, "list_id": campaign_id, "from_numbers": [number["number"]]},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"status": "campaign registered successfully!", "has_ongoing_calls": False}
+    again = await tenant.client.post(
+        "/campaign/start",
+        json={"agent_id": agent_id, "list_id": campaign_id, "from_numbers": [number["number"]]},
+    )
+    assert again.status_code == 400
+
+    done = await wait_campaign(tenant, campaign_id, "completed")
+    assert done["by_status"] == {"completed": 12, "failed": 3}
+    dials = Counter(rec.to_number for rec in platform.network.records())
+    assert all(dials[n] == 1 for n in contacts[:12])
+    assert all(dials[n] == 2 for n in contacts[12:])  # one retry each after busy
+    assert max_concurrent_calls(platform.network.records()) <= 3
+
+    listed = (await tenant.client.get("/campaign/all")).json()
+    row = listed["campaigns"][0]
+    assert row["campaign_status"] == "completed"
+    assert (row["total_count"], row["completed_count"]) == (15, 12)
+    history = await tenant.client.get("/calling/history", params={"bulk_list_id": campaign_id})
+    assert history.json()["total"] == 15
+
+
+async def test_pause_resume_and_terminate(tenant: Tenant, platform: Platform) -> None:
+    agent_id, number = await agent_and_number(tenant)
+    r = await save(tenant, agent_id, csv_of(numbers(30)))
+    campaign_id = r.json()["list_id"]
+    async with platform.app.state.container.uow.begin() as session:
+        await session.execute(update(TelephonyAccount).values(max_concurrent_calls=2))
+    started = await tenant.client.post(
+        "/campaign/start",
+        json={"agent_id": agent_id, "list_id": campaign_id, "from_numbers": [number["id"]]},
+    )
+    assert started.status_code == 200, started.text
+    paused = await tenant.client.post(f"/campaign/{campaign_id}/pause")
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    await asyncio.sleep(1.5)  # calls already on the line may finish; no new ones start
+    during = len(platform.network.records())
+    await asyncio.sleep(1.0)
+    assert len(platform.network.records()) == during <= 2
+    assert (await tenant.client.post(f"/campaign/{campaign_id}/pause")).status_code == 400
+
+    assert (await tenant.client.post(f"/campaign/{campaign_id}/resume")).status_code == 200
+    deadline = asyncio.get_running_loop().time() + 20
+    while len(platform.network.records()) < during + 2:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+
+    r = await tenant.client.patch("/campaign/terminate", json={"campaign_id": campaign_id})
+    assert r.status_code == 200
+    stopped_at = len(platform.network.records())
+    body = await wait_campaign(tenant, campaign_id, "cancelled")
+    await asyncio.sleep(1.0)
+    assert len(platform.network.records()) <= stopped_at + 2  # at most the calls in admission
+    assert body["by_status"].get("cancelled", 0) >= 30 - stopped_at - 2
+    assert len({r.to_number for r in platform.network.records()}) == len(platform.network.records())
+
+
+async def test_do_not_call_numbers_are_never_dialled(tenant: Tenant, platform: Platform) -> None:
+    agent_id, number = await agent_and_number(tenant)
+    contacts = numbers(6)
+    blocked = contacts[::2]
+    r = await tenant.client.post("/do-not-call", json={"numbers": blocked, "reason": "asked"})
+    assert r.json()["added"] == 3
+    check = await tenant.client.post("/do-not-call/check", json={"numbers": contacts[:2]})
+    assert check.json()["numbers"] == {contacts[0]: True, contacts[1]: False}
+    r = await save(tenant, agent_id, csv_of(contacts))
+    campaign_id = r.json()["list_id"]
+    await tenant.client.post(
+        "/campaign/start",
+        json={"agent_id": agent_id, "list_id": campaign_id, "from_numbers": [number["id"]]},
+    )
+    done = await wait_campaign(tenant, campaign_id, "completed")
+    dialled = {rec.to_number for rec in platform.network.records()}
+    assert dialled == set(contacts) - set(blocked)
+    skipped = [c for c in done["contacts"] if c["sub_status"] == "DND_SKIPPED"]
+    assert {c["mobile_number"] for c in skipped} == set(blocked)
+    assert all(c["status"] == "cancelled" for c in skipped)
+
+    # An individual call to a listed number is recorded, never dialled.
+    call = await tenant.client.post(
+        "/calling/outbound/individual",
+        json={
+            "name": "Blocked",
+            "mobile_number": blocked[0],
+            "agent_id": agent_id,
+            "from_number_id": number["id"],
+        },
+    )
+    assert call.status_code == 200
+    assert (await tenant.client.delete(f"/do-not-call/{blocked[1]}")).status_code == 200
+    assert (await tenant.client.delete(f"/do-not-call/{blocked[1]}")).status_code == 404
+
+
+async def test_bad_uploads_get_clear_errors(tenant: Tenant) -> None:
+    agent_id, _ = await agent_and_number(tenant)
+    empty = await save(tenant, agent_id, b"")
+    assert empty.status_code == 400
+    no_column = await save(tenant, agent_id, b"Phone,Name\r\n+14155550100,A\r\n")
+    assert no_column.status_code == 400 and "Mobile Number" in no_column.json()["detail"]
+    binary = await save(tenant, agent_id, bytes(range(256)) * 100)
+    assert binary.status_code == 400
+    bad_rows = csv_of(["+14155550100", "not a number", "+14155550100", "+14155550199"])
+    r = await save(tenant, agent_id, bad_rows)
+    assert r.status_code == 400
+    assert [e["row_number"] for e in r.json()["invalid_rows"]] == [3, 4]
+    kept = await save(tenant, agent_id, bad_rows, remove_invalid_rows="true")
+    assert kept.status_code == 200, kept.text
+    assert (kept.json()["successful_rows"], kept.json()["failed_rows"]) == (2, 2)
+    bad_json = await save(tenant, agent_id, bad_rows, variables_map="{nope")
+    assert bad_json.status_code == 400
+    unknown = await tenant.client.post(
+        "/campaign/start",
+        json={"agent_id": agent_id, "list_id": "nope", "from_numbers": ["+14155550100"]},
+    )
+    assert unknown.status_code == 404
