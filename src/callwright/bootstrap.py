@@ -22,6 +22,7 @@ from callwright.media.clock import MediaClock
 from callwright.net.safe_client import ClientLimits, SafeHTTPClient
 from callwright.net.ssrf import AddressPolicy
 from callwright.providers.base import Telephony
+from callwright.providers.telephony.twilio_gateway import TwilioGateway
 from callwright.services import voices
 from callwright.services.analysis import Analyst
 from callwright.services.calls import CALL_JOB, CALL_QUEUE
@@ -60,6 +61,7 @@ class Container:
     dispatcher: Dispatcher
     webhooks: WebhookDeliverer
     webhook_relay: WebhookRelay
+    twilio: TwilioGateway
 
     def wake_after_new_call(self) -> None:
         """A call row just committed: dispatch it and send its call_started without delay."""
@@ -98,7 +100,13 @@ async def container(
             else load_or_create_secret(settings.data_dir / "secret_key")
         )
         recordings = RecordingStore(root=settings.data_dir / "recordings", secret=secret)
-        telephony = TelephonyDirectory(data_dir=settings.data_dir, overrides=overrides.telephony)
+        twilio = TwilioGateway(public_url=settings.base_url(), secret=secret)
+        stack.push_async_callback(twilio.aclose)
+        telephony = TelephonyDirectory(
+            data_dir=settings.data_dir,
+            overrides=overrides.telephony,
+            provider_options={"twilio": {"gateway": twilio}},
+        )
         stack.push_async_callback(telephony.aclose)
         engines = overrides.engines or RegistryEngines()
 
@@ -180,6 +188,7 @@ async def container(
             dispatcher=dispatcher,
             webhooks=webhooks,
             webhook_relay=relay,
+            twilio=twilio,
         )
 
 

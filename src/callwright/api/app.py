@@ -15,6 +15,7 @@ from callwright.api.routes import (
     campaigns,
     do_not_call,
     numbers,
+    twilio,
     webhooks,
     workspace,
 )
@@ -41,7 +42,16 @@ def create_app(
     )
     errors.install(app)
     api = APIRouter(prefix=PREFIX)
-    for module in (workspace, numbers, agents, calls, campaigns, do_not_call, webhooks):
+    for module in (
+        workspace,
+        numbers,
+        agents,
+        calls,
+        campaigns,
+        do_not_call,
+        webhooks,
+        twilio,
+    ):
         api.include_router(module.router)
     app.include_router(api)
 

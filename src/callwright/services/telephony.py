@@ -15,9 +15,18 @@ class TelephonyDirectory:
     """Maps a telephony account to a live ``Telephony``. ``overrides`` (provider name →
     instance) lets tests put a sim network with fake callee engines in place."""
 
-    def __init__(self, *, data_dir: Path, overrides: dict[str, Telephony] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        overrides: dict[str, Telephony] | None = None,
+        provider_options: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self._data_dir = data_dir
         self._overrides = dict(overrides or {})
+        # Live collaborators a provider needs besides the account's credentials
+        # (twilio: the process's TwilioGateway).
+        self._provider_options = dict(provider_options or {})
         self._by_account: dict[str, Telephony] = {}
         self._lock = asyncio.Lock()
 
@@ -31,6 +40,7 @@ class TelephonyDirectory:
             options: dict[str, Any] = dict(account.credentials)
             if account.provider == "sim":
                 options.setdefault("log_dir", str(self._data_dir / "sim"))
+            options.update(self._provider_options.get(account.provider, {}))
             spec = EngineSpec(account.provider, options)
             telephony: Telephony = await asyncio.to_thread(registry.create, "telephony", spec)
             self._by_account[account.id] = telephony
