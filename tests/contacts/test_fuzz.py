@@ -68,7 +68,7 @@ def test_random_csvish_text(header: str, body: str, encoding: str) -> None:
     run((header + body).encode(encoding), {"callee_name": "Name"} if "Name" in header else {})
 
 
-@FUZZ
+@settings(FUZZ, max_examples=100)
 @given(
     st.lists(
         st.tuples(
@@ -98,7 +98,7 @@ PHONE_TEXT = st.one_of(
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.sampled_from(REGIONS), PHONE_TEXT)
 def test_fast_phone_path_agrees_with_phonenumbers(region: str, text: str) -> None:
     normalise = PhoneNormaliser(region)

@@ -337,10 +337,10 @@ def test_fifty_megabytes_of_good_rows_stop_at_the_byte_cap() -> None:
     stream = Numbers(FIFTY_MB)
     tracemalloc.start()
     try:
-        message = error(stream, max_bytes=256 << 10, max_rows=10**7, variables_map={})
+        message = error(stream, max_bytes=128 << 10, max_rows=10**7, variables_map={})
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert message == "The file is larger than 262,144 bytes."
-    assert stream.consumed <= (256 << 10) + (64 << 10)
+    assert message == "The file is larger than 131,072 bytes."
+    assert stream.consumed <= (128 << 10) + (64 << 10)
     assert peak < 4 << 20  # the parser keeps each number it saw (to find duplicates), no more

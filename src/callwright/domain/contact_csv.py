@@ -12,13 +12,21 @@ a cell with line breaks inside quotes stays one row, and blank rows count (but a
 Numbers become E.164 (``+919876543210``) with ``phonenumbers``, the ``country_code`` of the upload
 serving as the region for numbers written without ``+``. A number only has to be *possible*
 (right length for its country), as in :mod:`callwright.domain.phone`. Of two rows with the same
-number the first wins; the second is reported as a duplicate.
+number the first wins; the second is reported as a duplicate. A leading ``'`` (how our own
+exports neutralise ``+…`` cells) is ignored, so a fixed rejected-rows file can be re-uploaded.
+
+Leniencies: a header line with no comma but ``;`` or tabs is read with that separator (European
+Excel); missing trailing cells are empty; extra cells are fine while empty. Guards: a record
+over ``MAX_RECORD_CHARS``, a cell over ``max_cell_chars`` (that row only), more than
+``max_rows`` rows or ``max_bytes`` bytes, and more than ``JUNK_AFTER_INVALID`` bad rows
+outnumbering the good ones (the file is junk: stop instead of reading all of it).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import json
 import re
@@ -146,11 +154,11 @@ class PhoneNormaliser:
     def __call__(self, raw: str) -> str | None:
         """E.164, or None when the text is not a possible phone number."""
         text = raw.strip().removeprefix("'")  # "'" is how our exports neutralise "+…"
-        if not _TWO_DIGITS.search(text):  # parse() needs two digits at least: skip its cost
-            return None
         fast = self.fast(text)
         if fast is not None:
             return fast or None
+        if not _TWO_DIGITS.search(text):  # parse() needs two digits at least: skip its cost
+            return None
         return self.slow(text)
 
     def slow(self, text: str) -> str | None:
@@ -170,13 +178,10 @@ class PhoneNormaliser:
             return None  # parse() wants 3 digits when separators split them: let it judge
         if compact[0] == "+":
             digits = compact[1:]
-            for width in (1, 2, 3):
-                cc = int(digits[:width]) if digits[:width] and digits[0] != "0" else 0
-                if cc and cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
-                    break
-            else:
+            cc = _country_code(digits[:3])
+            if not cc:
                 return None
-            national = digits[width:]
+            national = digits[len(str(cc)) :]
         else:
             if compact.startswith(self._cc_text) or self._idd.match(compact):
                 return None
@@ -211,6 +216,17 @@ class PhoneNormaliser:
             else:
                 self._prefix[cc] = re.compile(meta.national_prefix_for_parsing or r"(?!)")
         return self._prefix[cc]
+
+
+@functools.cache
+def _country_code(prefix: str) -> int:
+    """The country calling code that ``prefix`` (the first three digits) starts with, or 0."""
+    for width in (1, 2, 3):
+        if prefix[:width].isdigit() and prefix[0] != "0":
+            cc = int(prefix[:width])
+            if cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                return cc
+    return 0
 
 
 class ContactCsv:
@@ -292,7 +308,7 @@ class ContactCsv:
     def __iter__(self) -> Iterator[ContactRow | RowError]:
         width = len(self.headers)
         while (record := self._next_record()) is not None:
-            if not any(cell.strip() for cell in record):
+            if not "".join(record).strip():
                 self._blank += 1
                 continue
             self._total += 1
