@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     webhook_relay_interval_s: float = Field(
         default=0.25, gt=0, description="poll for events committed without a wake-up"
     )
+    knowledge_dense: bool = Field(
+        default=True,
+        description="dense (embedding) retrieval beside full-text in knowledge bases, when "
+        "the model package is installed; false: full-text only",
+    )
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

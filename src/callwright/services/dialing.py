@@ -42,6 +42,7 @@ from callwright.providers.base import DialOutcome, DialRequest, ProviderError
 from callwright.services.admission import Admission, Decision, admit
 from callwright.services.engines import EngineSource
 from callwright.services.events import CallEvents
+from callwright.services.knowledge import KnowledgeBases
 from callwright.services.session_config import session_config
 from callwright.services.telephony import TelephonyDirectory
 from callwright.services.voicemail import VoicemailWatch
@@ -74,6 +75,7 @@ class Dialer:
     clock: MediaClock | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     events: CallEvents | None = None  # webhook events, committed with each outcome
+    knowledge: KnowledgeBases | None = None  # grounds replies in attached knowledge bases
 
     async def run(self, ctx: JobContext, payload: Mapping[str, Any]) -> None:
         """The ``call`` job handler."""
@@ -154,7 +156,12 @@ class Dialer:
         watch = VoicemailWatch(stream=dialed.stream, enabled=settings.call_config.voicemail.detect)
         try:
             engines = await self.engines.for_call(settings, voice)
-            config = session_config(call, settings, engines, recording_path=path)
+            knowledge = (
+                self.knowledge.for_call(call.workspace_id, settings) if self.knowledge else None
+            )
+            config = session_config(
+                call, settings, engines, recording_path=path, knowledge=knowledge
+            )
             result = await CallSession(
                 config=config, stream=dialed.stream, observers=[watch], clock=self.clock
             ).run()

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from callwright.db.models import Call
 from callwright.domain.assistant import CallConfig, VersionSettings, intro_to_text, prompt_text
+from callwright.knowledge import GroundedLLM, KnowledgeLookup
 from callwright.media.config import CallRules, Engines, SessionConfig, TurnSettings
 
 _SENSITIVITY_MS = {"sensitive": 350, "default": 500, "strict": 800}
 
 
 def session_config(
-    call: Call, settings: VersionSettings, engines: Engines, *, recording_path: Path | None
+    call: Call,
+    settings: VersionSettings,
+    engines: Engines,
+    *,
+    recording_path: Path | None,
+    knowledge: KnowledgeLookup | None = None,
 ) -> SessionConfig:
+    """``knowledge``: the assistant's attached knowledge bases; each reply is grounded in
+    them (and a filler phrase covers a slow lookup)."""
     config = CallConfig.model_validate(call.call_config)
     ac = settings.agent_config
+    if knowledge is not None:
+        engines = replace(
+            engines,
+            llm=GroundedLLM(
+                inner=engines.llm,
+                knowledge=knowledge,
+                phrases=ac.pre_query_response_phrases,
+                phrase_probability=ac.pre_query_phrase_probability,
+            ),
+        )
     sensitivity = (ac.vad_settings or {}).get(
         "interruption_sensitivity"
     ) or ac.interruption_sensitivity

@@ -1,6 +1,8 @@
 """Public fakes for the provider ports and a helper that runs a whole call against them."""
 
+from callwright.testing.documents import docx_document, pdf_document
 from callwright.testing.engines import FakeSTT, FakeTTS, FakeVAD, ScriptedLLM
+from callwright.testing.knowledge import FakeKnowledge
 from callwright.testing.pipeline import (
     HangUp,
     Noise,
@@ -14,6 +16,7 @@ from callwright.testing.streams import CallerEnd, FakeMediaStream, LoopbackStrea
 
 __all__ = [
     "CallerEnd",
+    "FakeKnowledge",
     "FakeMediaStream",
     "FakeSTT",
     "FakeTTS",
@@ -25,6 +28,8 @@ __all__ = [
     "Say",
     "ScriptedLLM",
     "WaitForAgent",
+    "docx_document",
+    "pdf_document",
     "play_script",
     "run_pipeline",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from callwright.db.models import AgentVersion
+from callwright.db.repositories import knowledge as kb_repo
 from callwright.db.repositories import numbers as numbers_repo
 from callwright.db.types import utcnow
 from callwright.domain.errors import Conflict, InvalidRequest, NotFound
@@ -48,8 +49,16 @@ async def _kb(ctx: EditContext) -> dict[str, Any]:
             kb for kb in ctx.settings.knowledge_bases if kb.get("knowledge_base_id") != kb_id
         ]
         return {"message": "Knowledge Base removed successfully", "kb_id": kb_id}
-    # Knowledge bases arrive with their own resource; until one exists no id can match.
-    raise NotFound("Knowledge base not found")
+    kb = await kb_repo.get(ctx.session, ctx.workspace_id, kb_id)
+    if kb is None:
+        raise NotFound("Knowledge Base not found")
+    if attached:
+        raise InvalidRequest("Knowledge Base already attached")
+    ctx.settings.knowledge_bases = [
+        *ctx.settings.knowledge_bases,
+        {"knowledge_base_id": kb.id, "knowledge_base_name": kb.name},
+    ]
+    return {"message": "Knowledge Base attached successfully", "kb_id": kb_id}
 
 
 # --------------------------------------------------------------------------- versions
