@@ -1,0 +1,1 @@
+"""The dashboard and the embeddable widget: static files served by ``api/routes/web.py``."""
