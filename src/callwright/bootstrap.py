@@ -18,6 +18,7 @@ from callwright.db.unit_of_work import SessionFactory
 from callwright.domain.voices import VoiceEntry
 from callwright.jobs.port import JobRunner, QueueSpec
 from callwright.jobs.registry import JobRegistry
+from callwright.knowledge.retriever import EmbedderSource, Retriever
 from callwright.media.clock import MediaClock
 from callwright.net.safe_client import ClientLimits, SafeHTTPClient
 from callwright.net.ssrf import AddressPolicy
@@ -30,10 +31,14 @@ from callwright.services.dialing import ANALYSIS_JOB, Dialer
 from callwright.services.dispatcher import Dispatcher
 from callwright.services.engines import EngineSource, RegistryEngines
 from callwright.services.events import CallEvents
+from callwright.services.knowledge import KB_INGEST_JOB, KB_QUEUE, KnowledgeBases
+from callwright.services.knowledge import requeue_pending as requeue_knowledge
+from callwright.services.knowledge_ingest import KnowledgeIngester
 from callwright.services.pacer import PACER_JOB, Pacer
 from callwright.services.recovery import requeue_unfinished
 from callwright.services.telephony import TelephonyDirectory
 from callwright.services.voices import VoicePreviews
+from callwright.services.web_calls import WebCalls
 from callwright.services.webhook_delivery import (
     WEBHOOK_JOB,
     WEBHOOK_QUEUE,
@@ -61,6 +66,8 @@ class Container:
     dispatcher: Dispatcher
     webhooks: WebhookDeliverer
     webhook_relay: WebhookRelay
+    web_calls: WebCalls  # browser calls (dashboard and widget), run by the dialer's parts
+    knowledge: KnowledgeBases
     twilio: TwilioGateway
 
     def wake_after_new_call(self) -> None:
@@ -117,15 +124,27 @@ async def container(
         registry.add_handler(CALL_JOB, lambda ctx, payload: dialer.run(ctx, payload))
         registry.add_handler(ANALYSIS_JOB, lambda ctx, payload: analyst.run(ctx, payload))
         registry.add_handler(PACER_JOB, lambda ctx, payload: pacer.run(ctx, payload))
+        # User-supplied URLs (webhooks, knowledge-base pages) go through one address policy.
+        url_policy = overrides.webhook_policy or AddressPolicy(
+            allow_loopback=settings.webhook_allow_loopback,
+            allow_private=settings.webhook_allow_private,
+            allow_http=settings.webhook_allow_http,
+        )
+        embedders = EmbedderSource(enabled=settings.knowledge_dense)
+        ingester = KnowledgeIngester(
+            uow=uow,
+            http=SafeHTTPClient(
+                policy=url_policy,
+                limits=ClientLimits(total_timeout_s=20.0, max_response_bytes=2 * 1024 * 1024),
+            ),
+            embedders=embedders,
+        )
+        registry.add_queue(QueueSpec(name=KB_QUEUE, worker_concurrency=1))
+        registry.add_handler(KB_INGEST_JOB, ingester.run)
         webhooks = WebhookDeliverer(
             uow=uow,
             client=SafeHTTPClient(
-                policy=overrides.webhook_policy
-                or AddressPolicy(
-                    allow_loopback=settings.webhook_allow_loopback,
-                    allow_private=settings.webhook_allow_private,
-                    allow_http=settings.webhook_allow_http,
-                ),
+                policy=url_policy,
                 limits=ClientLimits(total_timeout_s=settings.webhook_timeout_s),
             ),
             clock=overrides.webhook_clock or SystemClock(),
@@ -144,6 +163,12 @@ async def container(
             uow=uow, enqueue=jobs.enqueue, interval_s=settings.webhook_relay_interval_s
         )
         events = CallEvents(recordings=recordings, base_url=settings.base_url(), wake=relay.wake)
+        knowledge = KnowledgeBases(
+            uow=uow,
+            enqueue=jobs.enqueue,
+            retriever=Retriever(uow=uow, embedders=embedders),
+            url_policy=url_policy,
+        )
         dialer = Dialer(
             uow=uow,
             engines=engines,
@@ -154,6 +179,7 @@ async def container(
             ring_timeout_s=settings.ring_timeout_s,
             events=events,
             clock=await stack.enter_async_context(MediaClock.running()),
+            knowledge=knowledge,
         )
         analyst = Analyst(uow=uow, engines=engines, events=events)
         pacer = Pacer(
@@ -163,6 +189,7 @@ async def container(
             workspace_default_cap=settings.workspace_max_concurrent_calls,
         )
         await requeue_unfinished(uow, jobs.enqueue)
+        await requeue_knowledge(uow, jobs.enqueue)
         dispatcher = Dispatcher(
             uow=uow,
             enqueue=jobs.enqueue,
@@ -188,6 +215,8 @@ async def container(
             dispatcher=dispatcher,
             webhooks=webhooks,
             webhook_relay=relay,
+            web_calls=WebCalls(dialer=dialer),
+            knowledge=knowledge,
             twilio=twilio,
         )
 

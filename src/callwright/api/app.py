@@ -11,11 +11,15 @@ from callwright import __version__
 from callwright.api import errors
 from callwright.api.routes import (
     agents,
+    analytics,
     calls,
     campaigns,
     do_not_call,
+    kb,
     numbers,
     twilio,
+    web,
+    webcall,
     webhooks,
     workspace,
 )
@@ -51,9 +55,14 @@ def create_app(
         do_not_call,
         webhooks,
         twilio,
+        kb,
+        analytics,
     ):
         api.include_router(module.router)
+    api.include_router(webcall.router)  # WS /webcall/ws, POST /webcall/agents/{id}/public-key
+    api.include_router(web.keys)  # /workspace/api-keys, for the dashboard's keys page
     app.include_router(api)
+    app.include_router(web.pages)  # / -> /dashboard/, /dashboard/static/*, /widget.js
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -140,6 +140,30 @@ class Call(Base):
         Index("ix_calls_ws_to_number", "workspace_id", "to_number"),
         Index("ix_calls_status_due", "status", "due_at"),  # the dispatcher's "what is due"
         Index("ix_calls_list_due", "bulk_list_id", "due_at"),  # a campaign pacer's "what is due"
+        # analytics (migration 0006): covering indexes, so aggregates read no call rows
+        Index(
+            "ix_calls_ws_created_stats",
+            "workspace_id",
+            "created_at",
+            "agent_id",
+            "status",
+            "voicemail_detected",
+            "call_duration",
+            "call_cost",
+            "from_number",
+        ),
+        Index(
+            "ix_calls_ws_list_stats",
+            "workspace_id",
+            "bulk_list_id",
+            "created_at",
+            "agent_id",
+            "status",
+            "voicemail_detected",
+            "call_duration",
+            "call_cost",
+            "sub_status",
+        ),  # fmt: skip
         Index("ix_calls_status_dispatched", "status", "dispatched_at"),  # live calls, for caps
     )
 
@@ -224,4 +248,5 @@ class IdempotencyKey(Base):
 # The webhook tables live in their own module; importing it here registers them with Base.
 from callwright.db import models_campaigns as _campaigns  # noqa: E402, F401
 from callwright.db import models_webhooks as _webhooks  # noqa: E402, F401
+from callwright.db import models_kb as _kb  # noqa: E402, F401
 from callwright.db import models_contacts as _contacts  # noqa: E402, F401
