@@ -139,7 +139,7 @@ class Call(Base):
         Index("ix_calls_ws_list_created", "workspace_id", "bulk_list_id", "created_at"),
         Index("ix_calls_ws_to_number", "workspace_id", "to_number"),
         Index("ix_calls_status_due", "status", "due_at"),  # the dispatcher's "what is due"
-        Index("ix_calls_list_due", "bulk_list_id", "due_at"),  # a campaign pacer's "what is due"
+        Index("ix_calls_list_due", "bulk_list_id", "status", "due_at"),  # "what is due", per campaign
         # analytics (migration 0006): covering indexes, so aggregates read no call rows
         Index(
             "ix_calls_ws_created_stats",

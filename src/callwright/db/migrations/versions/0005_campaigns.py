@@ -74,7 +74,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("calls") as batch:
         batch.add_column(sa.Column("dispatches", sa.Integer(), nullable=False, server_default="0"))
-    op.create_index("ix_calls_list_due", "calls", ["bulk_list_id", "due_at"])
+    op.create_index("ix_calls_list_due", "calls", ["bulk_list_id", "status", "due_at"])
     op.create_index("ix_calls_status_dispatched", "calls", ["status", "dispatched_at"])
 
 
