@@ -31,12 +31,14 @@ from callwright.services.dialing import ANALYSIS_JOB, Dialer
 from callwright.services.dispatcher import Dispatcher
 from callwright.services.engines import EngineSource, RegistryEngines
 from callwright.services.events import CallEvents
+from callwright.services.inbound import InboundCalls
 from callwright.services.knowledge import KB_INGEST_JOB, KB_QUEUE, KnowledgeBases
 from callwright.services.knowledge import requeue_pending as requeue_knowledge
 from callwright.services.knowledge_ingest import KnowledgeIngester
 from callwright.services.pacer import PACER_JOB, Pacer
 from callwright.services.recovery import requeue_unfinished
 from callwright.services.telephony import TelephonyDirectory
+from callwright.services.twilio_inbound import TwilioInbound
 from callwright.services.voices import VoicePreviews
 from callwright.services.web_calls import WebCalls
 from callwright.services.webhook_delivery import (
@@ -67,6 +69,7 @@ class Container:
     webhooks: WebhookDeliverer
     webhook_relay: WebhookRelay
     web_calls: WebCalls  # browser calls (dashboard and widget), run by the dialer's parts
+    inbound: InboundCalls  # calls to our numbers (SIP, Twilio), run by the dialer's parts
     knowledge: KnowledgeBases
     twilio: TwilioGateway
 
@@ -112,7 +115,19 @@ async def container(
         telephony = TelephonyDirectory(
             data_dir=settings.data_dir,
             overrides=overrides.telephony,
-            provider_options={"twilio": {"gateway": twilio}},
+            provider_options={
+                "twilio": {"gateway": twilio},
+                "sip": {
+                    "bind_host": settings.sip_bind_host,
+                    "rtp_port_min": settings.sip_rtp_port_min,
+                    "rtp_port_max": settings.sip_rtp_port_max,
+                    **(
+                        {"contact_host": settings.sip_contact_host}
+                        if settings.sip_contact_host
+                        else {}
+                    ),
+                },
+            },
         )
         stack.push_async_callback(telephony.aclose)
         engines = overrides.engines or RegistryEngines()
@@ -182,6 +197,12 @@ async def container(
             knowledge=knowledge,
         )
         analyst = Analyst(uow=uow, engines=engines, events=events)
+        inbound = InboundCalls(
+            dialer=dialer, workspace_default_cap=settings.workspace_max_concurrent_calls
+        )
+        twilio.inbound = TwilioInbound(uow=uow, calls=inbound)
+        if settings.sip_inbound:
+            await inbound.listen(telephony)  # each live SIP account's user agent answers
         pacer = Pacer(
             uow=uow,
             enqueue=jobs.enqueue,
@@ -216,6 +237,7 @@ async def container(
             webhooks=webhooks,
             webhook_relay=relay,
             web_calls=WebCalls(dialer=dialer),
+            inbound=inbound,
             knowledge=knowledge,
             twilio=twilio,
         )

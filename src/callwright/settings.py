@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     )
     csv_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1, description="contact CSV upload")
     csv_max_rows: int = Field(default=1_000_000, ge=1, description="contacts in one CSV")
+    sip_bind_host: str = "0.0.0.0"
+    sip_contact_host: str | None = None  # None: the local address that routes to the trunk
+    sip_rtp_port_min: int = Field(default=20_000, ge=1024, le=65534)
+    sip_rtp_port_max: int = Field(default=30_000, ge=1025, le=65535)
+    sip_inbound: bool = True  # answer INVITEs on every SIP account's user agent
     sim_number: str = "+15550100000"
     webhook_allow_loopback: bool = Field(
         default=True,

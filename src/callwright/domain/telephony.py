@@ -25,6 +25,12 @@ class SipCredentials(_Credentials):
     password: SecretStr | None = None
     registration: bool = Field(default=False, description="send REGISTER to the trunk")
     from_domain: str | None = None
+    bind_port: int = Field(default=5060, ge=0, le=65535, description="local SIP port (UDP)")
+    contact_host: str | None = Field(
+        default=None, max_length=255, description="address the trunk reaches us at (NAT)"
+    )
+    max_calls: int = Field(default=200, ge=1, le=10_000)
+    register_expires_s: int = Field(default=300, ge=30, le=86_400)
 
 
 class TwilioCredentials(_Credentials):

@@ -177,7 +177,7 @@ class Dialer:
             )
         finally:
             await dialed.stream.hangup()
-        await self._finish_answered(call, result, voicemail=watch.detected)
+        await self.finish_answered(call, result, voicemail=watch.detected)
         return ANALYSIS_JOB
 
     async def _admit(self, workspace_id: str, call_id: str, attempt: int) -> Decision:
@@ -280,7 +280,7 @@ class Dialer:
                 await self.events.call_completed(session, row)
                 await self.events.processing_finished(session, row)  # no analysis to wait for
 
-    async def _finish_answered(self, call: Call, result: CallResult, *, voicemail: bool) -> None:
+    async def finish_answered(self, call: Call, result: CallResult, *, voicemail: bool) -> None:
         async with self.uow.begin() as session:
             row = await calls_repo.get(session, call.workspace_id, call.id)
             assert row is not None

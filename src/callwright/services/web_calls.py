@@ -282,7 +282,7 @@ class WebCalls:
 
     async def _settle(self, call: Call, result: CallResult) -> None:
         d = self.dialer
-        await d._finish_answered(call, result, voicemail=False)
+        await d.finish_answered(call, result, voicemail=False)
         await d.enqueue(analysis_job(call))
 
 

@@ -77,6 +77,8 @@ async def add_account(
         max_concurrent_calls=body.max_concurrent_calls,
         calls_per_second=body.calls_per_second,
     )
+    if account.provider == "sip" and c.settings.sip_inbound:
+        await c.inbound.listen(c.telephony)  # its user agent starts answering our numbers
     return TelephonyAccountResponse(
         message="Telephony account added", telephony_account=TelephonyAccountOut.of(account)
     )
