@@ -119,6 +119,17 @@ def _peak(dials: list[DialRecord], kills: list[float]) -> int:
     return peak
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """A clean stop at the end, so the last dial-log lines are on disk before we read it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _kill_points(seed: int) -> list[int]:
     rng = random.Random(seed)
     return sorted(rng.sample(range(CONTACTS // 20, CONTACTS * 8 // 10), KILLS))
@@ -143,8 +154,7 @@ def test_kill_9_five_times_on_sqlite(tmp_path: Path) -> None:
             proc = _restart(run, env, port, log)
         body = _finish(run, port, campaign_id, timeout_s=600)
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        _stop(proc)
     _check(run, body)
 
 
@@ -177,9 +187,7 @@ def test_two_workers_on_postgres_one_dies_for_good(
         body = _finish(run, port_a, campaign_id, timeout_s=600)
     finally:
         for p in (a, b):
-            if p.poll() is None:
-                p.send_signal(signal.SIGKILL)
-                p.wait()
+            _stop(p)
     _check(run, body)
     assert taken_over_s <= 90
 

@@ -12,11 +12,13 @@ processes on one boot); ``dialed_at_wall`` is wall-clock UTC for people.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,13 @@ from typing import Any
 from callwright.providers.base import DialOutcome
 
 LOG_FILE_NAME = "dials.jsonl"
+
+
+@functools.cache
+def _log_writer() -> ThreadPoolExecutor:
+    """One writer thread for every network of the process: appends stay in order, and
+    fsync never waits behind unrelated work."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-dial-log")
 
 
 def default_log_dir() -> Path:
@@ -89,7 +98,7 @@ class SimNetwork:
             pid=os.getpid(),
         )
         event = {"event": "dial", **_record_fields(record)}
-        await asyncio.to_thread(self._apply, record, event, +1)
+        await self._write(record, event, +1)
         return record
 
     async def record_answer(self, provider_call_id: str) -> None:
@@ -99,7 +108,7 @@ class SimNetwork:
             self._get(provider_call_id), outcome=DialOutcome.ANSWERED, answered_at_mono=now
         )
         event = {"event": "answered", "provider_call_id": provider_call_id, "at_mono": now}
-        await asyncio.to_thread(self._apply, record, event, 0)
+        await self._write(record, event, 0)
 
     async def record_failure(
         self, provider_call_id: str, outcome: DialOutcome, detail: str
@@ -120,7 +129,7 @@ class SimNetwork:
             "detail": detail,
             "at_mono": now,
         }
-        await asyncio.to_thread(self._apply, record, event, -1)
+        await self._write(record, event, -1)
 
     async def record_hangup(self, provider_call_id: str, *, by: str) -> None:
         """Log the end of a connected call (first hang-up wins; later ones are ignored)."""
@@ -133,7 +142,13 @@ class SimNetwork:
             # Claim the end under the lock so a racing hang-up from the other side is a no-op.
             self._records[provider_call_id] = record
         event = {"event": "hangup", "provider_call_id": provider_call_id, "by": by, "at_mono": now}
-        await asyncio.to_thread(self._apply, record, event, -1)
+        await self._write(record, event, -1)
+
+    async def _write(self, record: DialRecord, event: dict[str, Any], line_delta: int) -> None:
+        # A thread of the log's own: the loop's shared pool can be busy for seconds (database
+        # drivers waiting on locks), and a ledger entry late by that much is a wrong ledger.
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(_log_writer(), self._apply, record, event, line_delta)
 
     def _get(self, provider_call_id: str) -> DialRecord:
         with self._lock:
