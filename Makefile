@@ -46,6 +46,13 @@ bench: install system-deps
 	$(PY) bench/api_calls.py --db postgres
 	$(PY) bench/jobs.py
 	$(PY) bench/engines.py
+	$(PY) bench/webhooks.py
+	$(PY) bench/csv_import.py --sizes 100000,1000000 --db both
+	$(PY) bench/dialer.py --contacts 10000 --cap 100
+	$(PY) bench/analytics.py --db both
+	$(PY) bench/kb.py
+	$(PY) bench/sip_calls.py --n 100 --seconds 15
+	$(PY) bench/twilio_streams.py --calls 10,50 --seconds 10
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench
