@@ -201,6 +201,9 @@ class DbosJobRunner:
             # Launch on the loop's own thread (it blocks briefly): DBOS then runs dequeued
             # async workflows as tasks on this loop.
             DBOS.launch()
+            # Recovered workflows start as soon as this task yields, and may enqueue (a pacer
+            # handing calls over): the runner is usable from here on.
+            self._started = True
             self._heartbeats = ExecutorHeartbeats(
                 system_database_url=cfg.system_database_url, schema=cfg.system_schema
             )
@@ -219,7 +222,6 @@ class DbosJobRunner:
         self._supervisor_task = asyncio.create_task(
             self._supervisor.run(), name=f"jobs-supervisor-{cfg.executor_id}"
         )
-        self._started = True
         return self
 
     async def __aexit__(
