@@ -24,12 +24,14 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 
 ROOT = Path(__file__).parents[1]
 KEY = "cwk_bench_" + secrets.token_hex(16)
+IDLE_S = 5.0  # measure the idle server's own CPU use this long
 PG_ADMIN = os.environ.get("CALLWRIGHT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TRANSCRIPT = json.dumps(
     [
@@ -40,6 +42,12 @@ TRANSCRIPT = json.dumps(
         {"bot": "Done. Have a great day, goodbye!"},
     ]
 )
+
+
+def cpu_s(pid: int) -> float:
+    """CPU time (user + system, all threads) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -72,9 +80,7 @@ async def load(
     return latencies
 
 
-def seed_rows(
-    workspace_id: str, agent_id: str, version_id: str, n: int
-) -> list[tuple[object, ...]]:
+def seed_rows(workspace_id: str, agent_id: str, version_id: str, n: int) -> list[tuple[Any, ...]]:
     start = datetime.now(UTC) - timedelta(days=90)
     rows = []
     for i in range(n):
@@ -199,9 +205,14 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         url = str(tmp / "callwright.db") if args.db == "sqlite" else env["CALLWRIGHT_DATABASE_URL"]
         seed_s = await seed(args.db, url, ws, agent, detail["active_agent_version_id"], args.calls)
 
+        cpu0 = cpu_s(server.pid)
+        await asyncio.sleep(IDLE_S)
+        idle_cpu_s = cpu_s(server.pid) - cpu0
+        cpu0 = cpu_s(server.pid)
         history = await load(
             base, "GET", "/calling/history", {"limit": 10}, seconds=args.seconds, concurrency=4
         )
+        history_cpu_s = cpu_s(server.pid) - cpu0
         filtered = await load(
             base,
             "GET",
@@ -220,9 +231,11 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 "from_number_id": number,
             }
 
+        cpu0 = cpu_s(server.pid)
         creates = await load(
             base, "POST", "/calling/outbound/individual", body, seconds=args.seconds, concurrency=8
         )
+        create_cpu_s = cpu_s(server.pid) - cpu0
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=30)
@@ -243,9 +256,15 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "create_rps": round(len(creates) / args.seconds, 1),
         "create_p50_ms": percentile(creates, 50),
         "create_p99_ms": percentile(creates, 99),
+        # Server CPU per request: steadier than wall-clock figures on a shared machine. It
+        # includes the background work (job queue polling, dispatcher) that runs meanwhile:
+        "idle_server_cpu_pct": round(idle_cpu_s / IDLE_S * 100, 1),
+        "history_server_cpu_ms": round(history_cpu_s / len(history) * 1000, 2),
+        "create_server_cpu_ms": round(create_cpu_s / len(creates) * 1000, 2),
         "client_concurrency": {"history": 4, "create": 8},
         "cores": os.cpu_count(),
         "note": "client and server share the machine",
+        "load_avg_1m": os.getloadavg()[0],
         "mean_history_ms": round(statistics.mean(history) * 1000, 2),
     }
 

@@ -13,7 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callwright.db.models import Call, IdempotencyKey, PhoneNumber, TelephonyAccount
+from callwright.db.batch_writer import batch_writer
+from callwright.db.models import (
+    Agent,
+    AgentVersion,
+    Call,
+    IdempotencyKey,
+    PhoneNumber,
+    TelephonyAccount,
+)
 from callwright.db.repositories import agents as agents_repo
 from callwright.db.repositories import calls as repo
 from callwright.db.unit_of_work import SessionFactory
@@ -27,6 +35,7 @@ from callwright.domain.phone import normalize_e164
 from callwright.domain.voices import find as find_voice
 from callwright.jobs.port import JobSpec
 from callwright.services.events import record_call_started
+from callwright.services.lookup_cache import AgentVersionInfo, CallerNumber, lookups
 
 CALL_JOB = "call"
 CALL_QUEUE = "calls"
@@ -98,33 +107,42 @@ async def place(
 ) -> Placed:
     """Create the call in ``registered``; the dispatcher queues its dial once it is due.
     With an idempotency key, a repeat returns the first response and places nothing (the key
-    commits with the call)."""
+    commits with the call).
+
+    The reads (agent, version, caller numbers) come first, mostly from the short-lived
+    lookup cache; the writes (credits, call, call_started event, idempotency key) then
+    share a transaction with the other calls placed at the same moment (group commit)."""
     now = now or datetime.now(UTC)
     if idempotency is not None:
         earlier = await _replay(uow, workspace_id, idempotency)
         if earlier is not None:
             return earlier
-    try:
-        async with uow.begin() as session:
-            call = await _build(session, workspace_id, request, now=now)
-            call.locked_credits = credits.estimate(
-                int(call.call_config["max_call_length"]), credits_per_minute=credits_per_minute
-            )
-            if not await repo.lock_credits(session, workspace_id, call.locked_credits):
-                raise InsufficientCredits("Insufficient credits to place this call")
-            session.add(call)
-            await record_call_started(session, call)  # commits with the call, or not at all
-            response = render(call)
-            if idempotency is not None:
-                session.add(
-                    IdempotencyKey(
-                        workspace_id=workspace_id,
-                        key=idempotency.key,
-                        request_hash=idempotency.request_hash,
-                        status_code=200,
-                        response=response,
-                    )
+    values = await _build(uow, workspace_id, request, now=now)
+    values["locked_credits"] = credits.estimate(
+        int(values["call_config"]["max_call_length"]), credits_per_minute=credits_per_minute
+    )
+    response = render(Call(**values))
+
+    async def write(session: AsyncSession) -> None:
+        if not await repo.lock_credits(session, workspace_id, values["locked_credits"]):
+            raise InsufficientCredits("Insufficient credits to place this call")
+        call = Call(**values)  # afresh: a batch that failed runs each write again alone
+        session.add(call)
+        await _pin_agent(session, call)
+        await record_call_started(session, call)  # commits with the call, or not at all
+        if idempotency is not None:
+            session.add(
+                IdempotencyKey(
+                    workspace_id=workspace_id,
+                    key=idempotency.key,
+                    request_hash=idempotency.request_hash,
+                    status_code=200,
+                    response=response,
                 )
+            )
+
+    try:
+        await batch_writer(uow).submit(write)
     except IntegrityError:
         # Another request with the same key committed first: answer as it did.
         if idempotency is None:
@@ -135,6 +153,19 @@ async def place(
         return earlier
     on_created()  # the dispatcher queues the dial when due; the relay sends call_started
     return Placed(response, replayed=False)
+
+
+_PINNED = "calls.pinned"
+
+
+async def _pin_agent(session: AsyncSession, call: Call) -> None:
+    """Hold the call's agent and version in the session for the rest of the transaction.
+    The session's identity map keeps objects only while something references them, so
+    without this each call of a batch would load them again for its call_started event."""
+    pinned: dict[tuple[type[Any], str], object] = session.info.setdefault(_PINNED, {})
+    for model, key in ((Agent, call.agent_id), (AgentVersion, call.agent_version_id)):
+        if (model, key) not in pinned:
+            pinned[(model, key)] = await session.get(model, key)
 
 
 async def _replay(uow: SessionFactory, workspace_id: str, idem: Idempotency) -> Placed | None:
@@ -148,25 +179,21 @@ async def _replay(uow: SessionFactory, workspace_id: str, idem: Idempotency) -> 
 
 
 async def _build(
-    session: AsyncSession, workspace_id: str, req: CallRequest, *, now: datetime
-) -> Call:
-    found = await agents_repo.with_version(session, workspace_id, req.agent_id, req.version_id)
-    if found is None:
-        raise NotFound("Agent not found")
-    agent, version = found
-    if version is None:
-        raise NotFound("Version not found")
-    settings = VersionSettings.model_validate(version.settings)
-    to_number = normalize_e164(req.mobile_number)
-    numbers = await caller_numbers(
-        session,
-        workspace_id,
-        number_pool_id=req.number_pool_id,
-        number_ids=req.from_number_ids,
-        numbers=req.from_numbers,
-    )
+    uow: SessionFactory, workspace_id: str, req: CallRequest, *, now: datetime
+) -> dict[str, Any]:
+    """The new call's column values, or the 4xx that stops it."""
+    async with uow() as session:
+        found = await _agent_version(session, workspace_id, req.agent_id, req.version_id)
+        to_number = normalize_e164(req.mobile_number)
+        numbers = await _caller_numbers(
+            session,
+            workspace_id,
+            number_pool_id=req.number_pool_id,
+            number_ids=req.from_number_ids,
+            numbers=req.from_numbers,
+        )
 
-    config = merged_call_config(settings.call_config, req.call_config)
+    config = merged_call_config(found.settings.call_config, req.call_config)
     tz = zone(config.call_time.timezone)
     scheduled = req.scheduled_at or config.call_time.scheduled_at
     earliest = max(now, parse_scheduled_at(scheduled, tz)) if scheduled else now
@@ -181,27 +208,69 @@ async def _build(
 
     call_id = new_id()
     chosen = numbers[int(call_id[:8], 16) % len(numbers)]  # spread calls over the given numbers
-    return Call(
-        id=call_id,
-        workspace_id=workspace_id,
-        agent_id=agent.id,
-        agent_version_id=version.id,
-        direction="outbound",
-        status=CallStatus.REGISTERED,
-        sub_status=SubStatus.QUEUED,
-        to_number=to_number,
-        from_number=chosen[0].number,
-        from_numbers=[n.number for n, _ in numbers],
-        telephony_account_id=chosen[1].id,
-        callee_name=_callee_name(req),
-        custom_args_values=_variables(req, to_number),
-        call_config=config.model_dump(mode="json"),
-        voice_id=req.voice_id,
-        call_category=req.call_category,
-        parent_call_id=req.parent_call_id,
-        due_at=max(not_before, now),
-        created_at=now,
+    return {
+        "id": call_id,
+        "workspace_id": workspace_id,
+        "agent_id": found.agent_id,
+        "agent_version_id": found.version_id,
+        "direction": "outbound",
+        "status": CallStatus.REGISTERED,
+        "sub_status": SubStatus.QUEUED,
+        "to_number": to_number,
+        "from_number": chosen.number,
+        "from_numbers": [n.number for n in numbers],
+        "telephony_account_id": chosen.telephony_account_id,
+        "callee_name": _callee_name(req),
+        "custom_args_values": _variables(req, to_number),
+        "call_config": config.model_dump(mode="json"),
+        "voice_id": req.voice_id,
+        "call_category": req.call_category,
+        "parent_call_id": req.parent_call_id,
+        "due_at": max(not_before, now),
+        "created_at": now,
+    }
+
+
+async def _agent_version(
+    session: AsyncSession, workspace_id: str, agent_id: str, version_id: str | None
+) -> AgentVersionInfo:
+    """The live agent and its version (default: the active one), through the lookup cache."""
+    cache = lookups(session).agents
+    key = (workspace_id, agent_id, version_id)
+    info = cache.get(key)
+    if info is not None:
+        return info
+    found = await agents_repo.with_version(session, workspace_id, agent_id, version_id)
+    if found is None:
+        raise NotFound("Agent not found")
+    agent, version = found
+    if version is None:
+        raise NotFound("Version not found")
+    info = AgentVersionInfo(agent.id, version.id, VersionSettings.model_validate(version.settings))
+    cache.put(key, info)
+    return info
+
+
+async def _caller_numbers(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    number_pool_id: str | None,
+    number_ids: Sequence[str],
+    numbers: Sequence[str],
+) -> tuple[CallerNumber, ...]:
+    """:func:`caller_numbers`, through the lookup cache."""
+    cache = lookups(session).numbers
+    key = (workspace_id, number_pool_id, tuple(sorted(number_ids)), tuple(sorted(numbers)))
+    found = cache.get(key)
+    if found is not None:
+        return found
+    rows = await caller_numbers(
+        session, workspace_id, number_pool_id=number_pool_id, number_ids=number_ids, numbers=numbers
     )
+    found = tuple(CallerNumber(n.number, a.id) for n, a in rows)
+    cache.put(key, found)
+    return found
 
 
 def merged_call_config(base: CallConfig, overrides: dict[str, Any]) -> CallConfig:

@@ -13,6 +13,7 @@ from callwright.db.unit_of_work import SessionFactory
 from callwright.domain import api_keys
 from callwright.domain.errors import NotFound, Unauthorized
 from callwright.domain.ids import new_id
+from callwright.services.lookup_cache import lookups
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +87,19 @@ async def ensure_default(
 
 
 async def authenticate(uow: SessionFactory, key: str | None) -> str:
-    """The workspace id a presented API key belongs to."""
+    """The workspace id a presented API key belongs to. Answers come from a short-lived
+    cache (see :mod:`callwright.services.lookup_cache`): a key revoked in this process stops
+    working at once, one revoked elsewhere (the CLI) within ``lookup_cache.TTL_S``."""
     if not key:
         raise Unauthorized("Invalid credentials")
+    digest = api_keys.digest(key)
     async with uow() as session:
-        workspace_id = await repo.workspace_for_key(session, api_keys.digest(key))
+        known = lookups(session).workspace_by_key
+        workspace_id = known.get(digest)
+        if workspace_id is None:
+            workspace_id = await repo.workspace_for_key(session, digest)
+            if workspace_id is not None:
+                known.put(digest, workspace_id)
     if workspace_id is None:
         raise Unauthorized("Invalid credentials")
     return workspace_id

@@ -106,6 +106,8 @@ async def lock_credits(session: AsyncSession, workspace_id: str, amount: float) 
             Workspace.credits - Workspace.locked_credits >= amount,
         )
         .values(locked_credits=Workspace.locked_credits + amount)
+        # No loaded Workspace to keep in step: skip the ORM's identity-map pass.
+        .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
