@@ -139,7 +139,8 @@ class Call(Base):
         Index("ix_calls_ws_list_created", "workspace_id", "bulk_list_id", "created_at"),
         Index("ix_calls_ws_to_number", "workspace_id", "to_number"),
         Index("ix_calls_status_due", "status", "due_at"),  # the dispatcher's "what is due"
-        Index("ix_calls_list_due", "bulk_list_id", "status", "due_at"),  # "what is due", per campaign
+        # What is due, per campaign (individual calls: bulk_list_id NULL).
+        Index("ix_calls_list_due", "bulk_list_id", "status", "due_at"),
         # analytics (migration 0006): covering indexes, so aggregates read no call rows
         Index(
             "ix_calls_ws_created_stats",
@@ -163,7 +164,7 @@ class Call(Base):
             "call_duration",
             "call_cost",
             "sub_status",
-        ),  # fmt: skip
+        ),
         Index("ix_calls_status_dispatched", "status", "dispatched_at"),  # live calls, for caps
     )
 
@@ -245,8 +246,8 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-# The webhook tables live in their own module; importing it here registers them with Base.
+# Other areas' tables live in their own modules; importing them here registers them with Base.
 from callwright.db import models_campaigns as _campaigns  # noqa: E402, F401
-from callwright.db import models_webhooks as _webhooks  # noqa: E402, F401
-from callwright.db import models_kb as _kb  # noqa: E402, F401
 from callwright.db import models_contacts as _contacts  # noqa: E402, F401
+from callwright.db import models_kb as _kb  # noqa: E402, F401
+from callwright.db import models_webhooks as _webhooks  # noqa: E402, F401
