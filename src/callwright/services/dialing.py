@@ -99,7 +99,9 @@ class Dialer:
                 .where(
                     Call.id == call_id,
                     Call.workspace_id == workspace_id,
-                    Call.status.in_(TERMINABLE),
+                    # ONGOING with this dispatch number: this job claimed it before a crash
+                    # and is running again (the ledger still stops a second dial).
+                    Call.status.in_((*TERMINABLE, CallStatus.ONGOING)),
                     Call.retry_count == attempt,
                     Call.dispatches == dispatch,
                 )
