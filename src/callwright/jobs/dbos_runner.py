@@ -361,10 +361,15 @@ def _join_queue_workers(*, timeout_s: float) -> None:
 
 
 async def _cancel_all(tasks: set[asyncio.Task[Any]]) -> None:
-    pending = [t for t in list(tasks) if not t.done()]
-    for t in pending:
-        t.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    loop = asyncio.get_running_loop()
+    ours: list[asyncio.Task[Any]] = []
+    for t in [t for t in list(tasks) if not t.done()]:
+        if t.get_loop() is loop:
+            t.cancel()
+            ours.append(t)
+        else:  # started by DBOS on its own loop thread (a recovery run from a thread)
+            t.get_loop().call_soon_threadsafe(t.cancel)
+    await asyncio.gather(*ours, return_exceptions=True)
 
 
 def build_dbos_runner(
