@@ -13,9 +13,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from callwright.api.app import PREFIX, create_app
-from callwright.api.routes.analytics import router as analytics_router
-from callwright.bootstrap import Container
+from callwright.api.app import create_app
+from callwright.bootstrap import Container, Overrides
 from callwright.db.models import Agent, Call
 from callwright.domain.errors import InvalidRequest
 from callwright.services.analytics import window
@@ -29,11 +28,8 @@ LABELS = {"interested": "wants a demo", "not_interested": "declined", "callback"
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    if not any(
-        getattr(r, "path", "").startswith(f"{PREFIX}/analytics") for r in application.routes
-    ):
-        application.include_router(analytics_router, prefix=PREFIX)  # until app.py mounts it
+    # Aggregates read rows; no job runs here, so the in-memory runner spares a DBOS start.
+    application = create_app(settings, overrides=Overrides(memory_jobs=True))
     async with application.router.lifespan_context(application):
         yield application
 
