@@ -153,3 +153,28 @@ async def test_bad_uploads_get_clear_errors(tenant: Tenant) -> None:
         json={"agent_id": agent_id, "list_id": "nope", "from_numbers": ["+14155550100"]},
     )
     assert unknown.status_code == 404
+
+
+async def test_contact_lists_are_saved_reused_and_deleted(tenant: Tenant) -> None:
+    agent_id, _ = await agent_and_number(tenant)
+    r = await tenant.client.post(
+        "/calling/contact/list",
+        data={
+            "variables_map": '{"callee_name": "Name"}',
+            "agent_id": agent_id,
+            "country_code": "+1",
+            "list_name": "Leads",
+        },
+        files={"file": ("leads.csv", csv_of(numbers(3)), "text/csv")},
+    )
+    assert r.status_code == 200, r.text
+    list_id = r.json()["list_id"]
+    lists = (await tenant.client.get("/workspace/lists")).json()["lists"]
+    assert [(x["id"], x["successful_rows"]) for x in lists] == [(list_id, 3)]
+    reused = await tenant.client.post(
+        "/campaign/from-list", json={"list_id": list_id, "agent_id": agent_id}
+    )
+    assert reused.status_code == 200, reused.text
+    assert reused.json()["id"] != list_id and reused.json()["total_contacts"] == 3
+    assert (await tenant.client.delete(f"/calling/contact/{list_id}")).status_code == 200
+    assert (await tenant.client.delete(f"/calling/contact/{list_id}")).status_code == 404

@@ -1,10 +1,10 @@
-"""Campaigns (ringg-api.md §2.6), contact lists (§2.7) and our pause/resume/progress paths."""
+"""Campaigns (ringg-api.md §2.6) and our pause/resume/progress paths."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from callwright.api.deps import ContainerDep, PageDep, WorkspaceId
@@ -13,8 +13,6 @@ from callwright.api.schemas.campaigns import (
     CampaignList,
     CampaignOut,
     CampaignProgress,
-    ContactListOut,
-    ContactLists,
     ContactProgress,
     FromList,
     MakeCallAsync,
@@ -27,7 +25,7 @@ from callwright.api.schemas.campaigns import (
     StartedResponse,
     UploadStatus,
 )
-from callwright.api.schemas.common import ERRORS, Message
+from callwright.api.schemas.common import ERRORS
 from callwright.bootstrap import Container
 from callwright.db.models_contacts import ContactList
 from callwright.db.repositories import contacts as contacts_repo
@@ -87,13 +85,7 @@ async def _save(
     return campaign.id, result
 
 
-@router.post(
-    "/campaign/save", response_model=SavedResponse, summary="Upload a list, create a campaign"
-)
-async def save_campaign(
-    c: ContainerDep,
-    workspace_id: WorkspaceId,
-    file: Annotated[UploadFile, File(description="CSV with a 'Mobile Number' column")],
+async def campaign_form(
     variables_map: FormText,
     agent_id: Annotated[str, Form(max_length=36)],
     country_code: Annotated[str, Form(max_length=8)],
@@ -103,8 +95,9 @@ async def save_campaign(
     campaign_end_time: OptionalFormText = None,
     remove_invalid_rows: Annotated[bool, Form()] = False,
     transliterate_callee_name: Annotated[bool, Form()] = False,
-) -> Any:
-    form = campaign_upload.CampaignForm(
+) -> campaign_upload.CampaignForm:
+    """The form fields shared by /campaign/save and /campaign/upload-csv."""
+    return campaign_upload.CampaignForm(
         agent_id=agent_id,
         campaign_name=campaign_name,
         country_code=country_code,
@@ -114,6 +107,15 @@ async def save_campaign(
         campaign_end_time=campaign_end_time,
         remove_invalid_rows=remove_invalid_rows,
     )
+
+
+CampaignFormDep = Annotated[campaign_upload.CampaignForm, Depends(campaign_form)]
+CsvFile = Annotated[UploadFile, File(description="CSV with a 'Mobile Number' column")]
+
+
+async def saved_response(
+    c: Container, workspace_id: str, file: UploadFile, form: campaign_upload.CampaignForm
+) -> Any:
     saved = await _save(c, workspace_id, file, form)
     if isinstance(saved, JSONResponse):
         return saved
@@ -131,31 +133,19 @@ async def save_campaign(
     )
 
 
+@router.post(
+    "/campaign/save", response_model=SavedResponse, summary="Upload a list, create a campaign"
+)
+async def save_campaign(
+    c: ContainerDep, workspace_id: WorkspaceId, file: CsvFile, form: CampaignFormDep
+) -> Any:
+    return await saved_response(c, workspace_id, file, form)
+
+
 @router.post("/campaign/upload-csv", response_model=UploadStatus, summary="Upload a large list")
 async def upload_csv(
-    c: ContainerDep,
-    workspace_id: WorkspaceId,
-    file: Annotated[UploadFile, File(description="CSV with a 'Mobile Number' column")],
-    variables_map: FormText,
-    agent_id: Annotated[str, Form(max_length=36)],
-    country_code: Annotated[str, Form(max_length=8)],
-    campaign_name: Annotated[str, Form(max_length=200)],
-    call_config: FormText = "{}",
-    campaign_start_time: OptionalFormText = None,
-    campaign_end_time: OptionalFormText = None,
-    remove_invalid_rows: Annotated[bool, Form()] = False,
-    transliterate_callee_name: Annotated[bool, Form()] = False,
+    c: ContainerDep, workspace_id: WorkspaceId, file: CsvFile, form: CampaignFormDep
 ) -> Any:
-    form = campaign_upload.CampaignForm(
-        agent_id=agent_id,
-        campaign_name=campaign_name,
-        country_code=country_code,
-        variables_map=variables_map,
-        call_config=call_config,
-        campaign_start_time=campaign_start_time,
-        campaign_end_time=campaign_end_time,
-        remove_invalid_rows=remove_invalid_rows,
-    )
     saved = await _save(c, workspace_id, file, form)
     if isinstance(saved, JSONResponse):
         return saved
@@ -356,67 +346,3 @@ async def progress(
         contacts=[ContactProgress.of(call) for call in calls],
         pagination=Pagination(total=counts.total, limit=page.limit, offset=page.offset),
     )
-
-
-# ----------------------------------------------------------------- contact lists (legacy)
-
-
-@router.post("/calling/contact/list", response_model=SavedResponse, tags=["Contact lists"])
-async def upload_contact_list(
-    c: ContainerDep,
-    workspace_id: WorkspaceId,
-    file: Annotated[UploadFile, File(description="CSV with a 'Mobile Number' column")],
-    variables_map: FormText,
-    agent_id: Annotated[str, Form(max_length=36)],
-    country_code: Annotated[str, Form(max_length=8)],
-    call_config: FormText = "{}",
-    list_name: Annotated[str, Form(max_length=200)] = "Contact list",
-    remove_invalid_rows: Annotated[bool, Form()] = False,
-) -> Any:
-    return await save_campaign(
-        c,
-        workspace_id,
-        file,
-        variables_map,
-        agent_id,
-        country_code,
-        list_name,
-        call_config,
-        None,
-        None,
-        remove_invalid_rows,
-    )
-
-
-@router.get("/workspace/lists", response_model=ContactLists, tags=["Contact lists"])
-async def contact_lists(c: ContainerDep, workspace_id: WorkspaceId, page: PageDep) -> Any:
-    async with c.uow() as session:
-        rows = await contacts_repo.lists_page(
-            session, workspace_id, limit=page.limit, offset=page.offset
-        )
-        total = await contacts_repo.count_lists(session, workspace_id)
-    return ContactLists(
-        lists=[
-            ContactListOut(
-                id=r.id,
-                name=r.name,
-                status=r.status,
-                agent_id=r.agent_id,
-                total_rows=r.total_rows,
-                successful_rows=r.successful_rows,
-                failed_rows=r.failed_rows,
-                created_at=r.created_at.isoformat(timespec="microseconds"),
-            )
-            for r in rows
-        ],
-        pagination=Pagination(total=total, limit=page.limit, offset=page.offset),
-    )
-
-
-@router.delete("/calling/contact/{list_id}", response_model=Message, tags=["Contact lists"])
-async def delete_contact_list(c: ContainerDep, workspace_id: WorkspaceId, list_id: str) -> Any:
-    async with c.uow.begin() as session:
-        deleted = await contacts_repo.delete_list(session, workspace_id, list_id)
-    if not deleted:
-        raise NotFound("Contact list not found")
-    return Message(message="Bulk list deleted successfully!")
