@@ -10,7 +10,8 @@ import phonenumbers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from callwright.domain.contact_csv import ContactCsv, ContactRow, CsvError, PhoneNormaliser
+from callwright.domain.contact_csv import ContactCsv, ContactRow, CsvError
+from callwright.domain.phone import PhoneNormaliser
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
