@@ -31,7 +31,7 @@ from callwright.knowledge.limits import KnowledgeLimits
 from callwright.knowledge.retriever import EmbedderSource
 from callwright.net.errors import DeliveryError, UnsafeURLError
 from callwright.net.safe_client import SafeHTTPClient
-from callwright.services.knowledge import summarise
+from callwright.services.knowledge_view import summarise
 
 log = logging.getLogger(__name__)
 
