@@ -10,6 +10,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.browser.conftest import RunningServer, Tab, create_agent, shot, sign_in
+from tests.calls.conftest import call_body
 
 CSV = """Name,Mobile Number,plan
 Asha,+14155550111,gold
@@ -100,12 +101,7 @@ def test_the_analytics_page_draws_the_calls(tab: Tab, fake_server: RunningServer
         for to in ("+14155550131", "+14155550132"):
             r = api.post(
                 "/calling/outbound/individual",
-                json={
-                    "name": "Ann",
-                    "mobile_number": to,
-                    "agent_id": agent["id"],
-                    "from_number_id": number,
-                },
+                json=call_body(agent["id"], to, name="Ann", from_number_id=number),
             )
             assert r.status_code == 200, r.text
     page = tab.page

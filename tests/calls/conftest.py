@@ -97,5 +97,20 @@ def app(platform: Platform) -> FastAPI:  # the shared tenant fixtures build on t
     return platform.app
 
 
+# The default calling window (00:00-23:00 Asia/Kolkata, Ringg's) is closed from 17:30 to
+# 18:30 UTC: calls in tests open it all day so that none waits for the next morning.
+ANY_HOUR = {"call_start_time": "00:00", "call_end_time": "00:00"}
+
+
 def call_body(agent_id: str, to: str = "+14155550100", **extra: Any) -> dict[str, Any]:
-    return {"name": "Mr. Ravi Kumar", "mobile_number": to, "agent_id": agent_id, **extra}
+    """An individual call's body; a ``call_config`` given is kept, its window opened all day
+    unless it names one."""
+    config = extra.pop("call_config", {})
+    config = {**config, "call_time": {**ANY_HOUR, **config.get("call_time", {})}}
+    return {
+        "name": "Mr. Ravi Kumar",
+        "mobile_number": to,
+        "agent_id": agent_id,
+        "call_config": config,
+        **extra,
+    }

@@ -20,6 +20,7 @@ from callwright.providers.base import EngineSpec
 from callwright.services import workspaces
 from callwright.settings import Settings
 from tests.api.bodies import JOE
+from tests.calls.conftest import call_body
 
 
 @pytest.mark.engines
@@ -66,13 +67,13 @@ async def test_call_a_simulated_callee_end_to_end(tmp_path: Path) -> None:
             number = (await api.get("/workspace/numbers")).json()["workspace_numbers"][0]
             r = await api.post(
                 "/calling/outbound/individual",
-                json={
-                    "name": "Ravi",
-                    "mobile_number": "+14155550142",
-                    "agent_id": agent_id,
-                    "from_number_id": number["id"],
-                    "call_config": {"max_call_length": 60},
-                },
+                json=call_body(
+                    agent_id,
+                    "+14155550142",
+                    name="Ravi",
+                    from_number_id=number["id"],
+                    call_config={"max_call_length": 60},
+                ),
             )
             assert r.status_code == 200, r.text
             call_id = r.json()["data"]["call_id"]

@@ -18,6 +18,7 @@ import pytest
 
 from callwright.sim.network import read_dial_log
 from tests.api.test_schemathesis import _free_port, _wait_ready
+from tests.calls.conftest import call_body
 
 KEY = "cwk_restart_test_key_abcdefghijklmnopqrstuvwxyz01"
 ROOT = Path(__file__).parents[2]
@@ -72,12 +73,12 @@ def test_kill_9_and_restart(backend: str, tmp_path: Path, request: pytest.Fixtur
             scheduled = (datetime.now(UTC) + timedelta(seconds=6)).isoformat()
             ids: list[str] = []
             for i in range(8):
-                body: dict[str, Any] = {
-                    "name": f"Callee {i}",
-                    "mobile_number": f"+1415555{1000 + i:04d}",
-                    "agent_id": agent_id,
-                    "from_number_id": number_id,
-                }
+                body = call_body(
+                    agent_id,
+                    f"+1415555{1000 + i:04d}",
+                    name=f"Callee {i}",
+                    from_number_id=number_id,
+                )
                 if i >= 6:
                     body["scheduled_at"] = scheduled
                 r = c.post("/calling/outbound/individual", json=body)
