@@ -222,7 +222,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             concurrency=4,
         )
         n = iter(range(10**9))
-        ALL_DAY = {"call_start_time": "00:00", "call_end_time": "00:00"}
+        all_day = {"call_start_time": "00:00", "call_end_time": "00:00"}
 
         def body() -> dict[str, object]:
             return {
@@ -231,7 +231,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 "agent_id": agent,
                 "from_number_id": number,
                 # all day, so the figures do not depend on the hour the bench runs
-                "call_config": {"call_time": ALL_DAY},
+                "call_config": {"call_time": all_day},
             }
 
         cpu0 = cpu_s(server.pid)
