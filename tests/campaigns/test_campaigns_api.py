@@ -140,6 +140,47 @@ async def test_do_not_call_numbers_are_never_dialled(tenant: Tenant, platform: P
     assert (await tenant.client.delete(f"/do-not-call/{blocked[1]}")).status_code == 404
 
 
+async def test_numbers_listed_mid_campaign_are_not_dialled_again(
+    tenant: Tenant, platform: Platform
+) -> None:
+    agent_id, number = await agent_and_number(tenant)
+    busy = numbers(4, "0001", start=300)  # first in the list, redialled at once when busy
+    short = numbers(20)
+    config = {
+        "call_time": {"call_start_time": "00:00", "call_end_time": "00:00", "timezone": "UTC"},
+        "call_retry_config": {"retry_count": 3, "retry_busy": 0},
+    }
+    r = await save(tenant, agent_id, csv_of(busy + short), call_config=config)
+    campaign_id = r.json()["list_id"]
+    async with platform.app.state.container.uow.begin() as session:
+        await session.execute(update(TelephonyAccount).values(max_concurrent_calls=2))
+    await tenant.client.post(
+        "/campaign/start",
+        json={"agent_id": agent_id, "list_id": campaign_id, "from_numbers": [number["id"]]},
+    )
+    deadline = asyncio.get_running_loop().time() + 30
+    while not set(busy) <= {rec.to_number for rec in platform.network.records()}:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+
+    listed = busy + short[10:]
+    r = await tenant.client.post("/do-not-call", json={"numbers": listed, "reason": "asked"})
+    assert r.status_code == 200, r.text
+    before = Counter(rec.to_number for rec in platform.network.records())  # the add committed
+    done = await wait_campaign(tenant, campaign_id, "completed")
+    after = Counter(rec.to_number for rec in platform.network.records())
+
+    # Only calls already admitted as the add committed (at most the account's two lines)
+    # may still reach a listed number; had the list been ignored, each busy number would be
+    # dialled four times and every short one once.
+    assert sum(after[n] - before[n] for n in listed) <= 2, (before, after)
+    never = [n for n in listed if after[n] == 0]
+    assert never, "the add came too late to show anything"
+    status = {c["mobile_number"]: c for c in done["contacts"]}
+    assert all(status[n]["sub_status"] == "DND_SKIPPED" for n in never)
+    assert all(after[n] == 1 for n in short[:10])
+
+
 async def test_bad_uploads_get_clear_errors(tenant: Tenant) -> None:
     agent_id, _ = await agent_and_number(tenant)
     empty = await save(tenant, agent_id, b"")
