@@ -142,7 +142,10 @@ async def test_callwright_calls_baresip_and_answers_its_question(
         await real_engines.stt.transcribe(resample(heard, in_rate_hz=rate, out_rate_hz=16_000))
     ).text
     words = _words(text)
-    assert "maya" in words or "acme" in words, text
+    # The intro, as offline STT hears synthetic speech through PCMU ("Maya from Acme" may come
+    # back as "Mai from Atney"): most of its words, and the bakery.
+    intro = set(_words(INTRO))
+    assert "bakery" in words and len(intro & set(words)) >= len(intro) * 2 // 3, text
     answer_words = set(_words(" ".join(bots[1:])))
     assert answer_words & {"saturday", "saturdays", "eight", "8", "open", "opens"}, bots
     heard_after_intro = set(words) - set(_words(INTRO))
