@@ -92,17 +92,26 @@ class Overrides:
 
 
 @asynccontextmanager
+async def database(settings: Settings, *, migrate: bool = True) -> AsyncIterator[AsyncEngine]:
+    """The migrated database alone, for commands that need nothing else (``keys``)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        if migrate:
+            await upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
 async def container(
     settings: Settings, *, migrate: bool = True, overrides: Overrides | None = None
 ) -> AsyncIterator[Container]:
     """Open everything the platform needs, start the job worker; close it all on exit."""
     overrides = overrides or Overrides()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.resolved_database_url())
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(engine.dispose)
-        if migrate:
-            await upgrade(engine)
+        engine = await stack.enter_async_context(database(settings, migrate=migrate))
         uow = session_factory(engine)
         secret = (
             settings.secret_key.get_secret_value().encode()

@@ -60,13 +60,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def first_start(settings: Settings) -> None:
-    from callwright.bootstrap import container
+    from callwright.bootstrap import database
+    from callwright.db.engine import session_factory
     from callwright.services import workspaces
 
-    async with container(settings) as c:
+    async with database(settings) as engine:
+        uow = session_factory(engine)
         init_key = settings.init_api_key.get_secret_value() if settings.init_api_key else None
         created = await workspaces.ensure_default(
-            c.uow,
+            uow,
             init_api_key=init_key,
             credits=settings.default_credits,
             sim_number=settings.sim_number,
@@ -168,10 +170,10 @@ def _worker(_: argparse.Namespace) -> int:
 
 
 def _migrate(_: argparse.Namespace) -> int:
-    from callwright.bootstrap import container
+    from callwright.bootstrap import database
 
     async def run() -> None:
-        async with container(Settings()):
+        async with database(Settings()):
             pass
 
     asyncio.run(run())
@@ -180,12 +182,14 @@ def _migrate(_: argparse.Namespace) -> int:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    from callwright.bootstrap import container
+    from callwright.bootstrap import database
+    from callwright.db.engine import session_factory
     from callwright.services import workspaces
 
     async def run() -> str:
-        async with container(Settings()) as c:
-            row, key = await workspaces.create_key(c.uow, args.workspace, args.name)
+        async with database(Settings()) as engine:
+            uow = session_factory(engine)
+            row, key = await workspaces.create_key(uow, args.workspace, args.name)
         return f"{row.id}  {key}"
 
     print(asyncio.run(run()))
@@ -193,12 +197,14 @@ def _keys_create(args: argparse.Namespace) -> int:
 
 
 def _keys_list(_: argparse.Namespace) -> int:
-    from callwright.bootstrap import container
+    from callwright.bootstrap import database
+    from callwright.db.engine import session_factory
     from callwright.services import workspaces
 
     async def run() -> list[str]:
-        async with container(Settings()) as c:
-            rows = await workspaces.list_keys(c.uow)
+        async with database(Settings()) as engine:
+            uow = session_factory(engine)
+            rows = await workspaces.list_keys(uow)
         return [
             f"{r.id}  {r.hint:<16} {r.name:<12} workspace={r.workspace_id} "
             f"{'revoked' if r.revoked_at else 'active'}"
@@ -210,12 +216,14 @@ def _keys_list(_: argparse.Namespace) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
-    from callwright.bootstrap import container
+    from callwright.bootstrap import database
+    from callwright.db.engine import session_factory
     from callwright.services import workspaces
 
     async def run() -> None:
-        async with container(Settings()) as c:
-            await workspaces.revoke_key(c.uow, args.key_id)
+        async with database(Settings()) as engine:
+            uow = session_factory(engine)
+            await workspaces.revoke_key(uow, args.key_id)
 
     asyncio.run(run())
     print(f"revoked {args.key_id}")
