@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from callwright.media.clock import MediaClock  # noqa: E402
 from callwright.media.config import CallRules, Engines, SessionConfig, TurnSettings  # noqa: E402
+from callwright.media.runtime import tune_gc_for_media  # noqa: E402
 from callwright.media.session import CallSession  # noqa: E402
 from callwright.providers.base import SAMPLE_RATE_HZ, DialOutcome, DialRequest  # noqa: E402
 from callwright.providers.telephony.sip import SipTelephony  # noqa: E402
@@ -198,6 +199,7 @@ async def main(n: int, seconds: float) -> dict[str, Any]:
         )
     )
     failed = FailedStatuses()
+    tune_gc_for_media()  # as `callwright serve` does once started
     provider_log = logging.getLogger("callwright.providers.telephony.sip")
     provider_log.setLevel(logging.INFO)
     provider_log.addHandler(failed)

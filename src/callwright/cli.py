@@ -86,9 +86,11 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from callwright.api.app import create_app
+    from callwright.media.runtime import tune_gc_for_media
 
     settings = Settings()
     asyncio.run(first_start(settings))
+    tune_gc_for_media()  # calls carry 20 ms frames: no long collections of the start-up heap
     uvicorn.run(
         create_app(settings, migrate=False),
         host=args.host or settings.host,
@@ -155,9 +157,11 @@ def _worker(_: argparse.Namespace) -> int:
     import signal
 
     from callwright.bootstrap import container
+    from callwright.media.runtime import tune_gc_for_media
 
     async def run() -> None:
         async with container(Settings().model_copy(update={"run_jobs": True})):
+            tune_gc_for_media()
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
