@@ -8,7 +8,7 @@ from collections import Counter
 from sqlalchemy import update
 
 from callwright.db.models import TelephonyAccount
-from callwright.sim.network import max_concurrent_calls
+from callwright.sim.network import max_concurrent_calls, max_dials_within
 from tests.calls.conftest import Platform, call_body
 from tests.campaigns.helpers import agent_and_number, csv_of, numbers, save, wait_campaign
 from tests.conftest import Tenant
@@ -69,6 +69,31 @@ async def _settled_dials(platform: Platform, *, quiet_s: float = 1.5) -> int:
             return now
         seen = now
     raise AssertionError("dials kept coming while the campaign was paused")
+
+
+async def test_dials_keep_to_the_accounts_calls_per_second(
+    tenant: Tenant, platform: Platform
+) -> None:
+    agent_id, number = await agent_and_number(tenant)
+    account = (await tenant.client.get("/telephony/accounts")).json()["telephony_accounts"][0]
+    r = await tenant.client.put(
+        f"/telephony/accounts/{account['id']}/limits",
+        json={"max_concurrent_calls": 20, "calls_per_second": 2},
+    )
+    assert r.status_code == 200, r.text
+    contacts = numbers(10)
+    r = await save(tenant, agent_id, csv_of(contacts))
+    campaign_id = r.json()["list_id"]
+    await tenant.client.post(
+        "/campaign/start",
+        json={"agent_id": agent_id, "list_id": campaign_id, "from_numbers": [number["id"]]},
+    )
+    await wait_campaign(tenant, campaign_id, "completed")
+    records = platform.network.records()
+    assert sorted(r.to_number for r in records) == sorted(contacts)
+    # 20 free lines would take all ten at once; two a second spreads them over ~5 s.
+    assert max_dials_within(records, 1.0) <= 2
+    assert records[-1].dialed_at_mono - records[0].dialed_at_mono >= 4.0
 
 
 async def test_pause_resume_and_terminate(tenant: Tenant, platform: Platform) -> None:

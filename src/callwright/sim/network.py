@@ -225,6 +225,17 @@ def read_dial_log(log_dir: Path | None = None) -> list[DialRecord]:
     return sorted(records.values(), key=lambda r: r.dialed_at_mono)
 
 
+def max_dials_within(records: Iterable[DialRecord], window_s: float = 1.0) -> int:
+    """Most dials that started within any ``window_s`` span (a carrier's calls per second)."""
+    starts = sorted(r.dialed_at_mono for r in records)
+    peak, first = 0, 0
+    for last, at in enumerate(starts):
+        while at - starts[first] >= window_s:
+            first += 1
+        peak = max(peak, last - first + 1)
+    return peak
+
+
 def max_concurrent_calls(records: Iterable[DialRecord]) -> int:
     """Most lines held at once (dial → end; calls still going count as open)."""
     edges: list[tuple[float, int]] = []
