@@ -141,3 +141,35 @@ def test_system_database_url_for(tmp_path: Path) -> None:
         assert system_database_url_for(app_database_url=app, data_dir=tmp_path) == (
             f"sqlite:///{tmp_path.resolve()}/jobs.sqlite"
         )
+
+
+def test_a_job_dequeued_while_its_loop_is_stopped_runs_on_that_loop(
+    jobs_config: DbosJobsConfig,
+) -> None:
+    """pytest-asyncio stops its loop between a fixture and the test; DBOS then starts the
+    workflow on a loop of its own. The handler must still run on the runner's loop, whose
+    connections it uses (driving them from a second thread segfaulted asyncpg)."""
+    ran_on: list[asyncio.AbstractEventLoop] = []
+
+    async def handle(ctx: JobContext, payload: Mapping[str, Any]) -> None:
+        async def one() -> str:
+            return "recorded"
+
+        assert await ctx.step("one", one) == "recorded"
+        ran_on.append(asyncio.get_running_loop())
+
+    registry = JobRegistry()
+    registry.add_handler("where", handle)
+    runner = DbosJobRunner(config=jobs_config, registry=registry)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(runner.__aenter__())
+        try:
+            loop.run_until_complete(runner.enqueue(JobSpec(kind="where", key="k")))
+            time.sleep(2.0)  # the loop is stopped while DBOS dequeues the job
+            loop.run_until_complete(wait_status(runner, "k", {JobStatus.SUCCEEDED}))
+        finally:
+            loop.run_until_complete(runner.__aexit__(None, None, None))
+    finally:
+        loop.close()
+    assert ran_on == [loop]

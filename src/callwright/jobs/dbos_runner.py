@@ -134,12 +134,31 @@ class _DbosJobContext:
         return data
 
 
-def _register_workflow(registry: JobRegistry) -> None:
+def _register_workflow(registry: JobRegistry, home: asyncio.AbstractEventLoop) -> None:
     """Register the one dispatching workflow with DBOS, closing over ``registry``.
-    Called at launch, never at import; recovery finds it by its fixed name."""
+    Called at launch, never at import; recovery finds it by its fixed name.
+
+    Handlers always run on ``home``, the loop DBOS was launched on. DBOS starts a workflow
+    on a background loop of its own whenever that loop is not running at the instant
+    (pytest-asyncio stops its loop between a fixture and the test), and our handlers use
+    connections bound to the home loop: driven from a second thread they corrupt memory
+    (asyncpg segfaulted). The workflow's context travels with the hop, so steps record
+    as usual."""
 
     async def run_job(kind: str, key: str, payload: dict[str, Any]) -> None:
-        await registry.handler(kind)(_DbosJobContext(key), payload)
+        async def job() -> None:
+            await registry.handler(kind)(_DbosJobContext(key), payload)
+
+        if asyncio.get_running_loop() is home:
+            await job()
+            return
+        work = job()
+        try:
+            future = asyncio.run_coroutine_threadsafe(work, home)
+        except RuntimeError:  # the home loop is closed: leave the job PENDING for recovery
+            work.close()
+            raise asyncio.CancelledError from None
+        await asyncio.wrap_future(future)
 
     DBOS.workflow(name=WORKFLOW_NAME)(run_job)
 
@@ -181,7 +200,7 @@ class DbosJobRunner:
         loop = asyncio.get_running_loop()
         # DBOS replaces the loop's default executor with its own pool; remember ours.
         self._loop_executor = getattr(loop, "_default_executor", None)
-        _register_workflow(self._registry)
+        _register_workflow(self._registry, loop)
         dbos_config: DBOSConfig = {
             "name": cfg.app_name,
             "system_database_url": cfg.system_database_url,
