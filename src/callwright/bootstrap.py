@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -52,6 +53,8 @@ from callwright.services.webhook_relay import WebhookRelay
 from callwright.settings import Settings
 from callwright.storage.recordings import RecordingStore, load_or_create_secret
 from callwright.webhooks.retry import RetrySchedule
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,8 +255,17 @@ async def container(
         )
 
 
+CANCEL_GRACE_S = 10.0
+
+
 async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel a background loop and wait for it, but never hold up shutdown for long: a
+    loop stuck in a driver call is left to the engine's disposal, which closes its sockets."""
     task.cancel()
+    done, _ = await asyncio.wait([task], timeout=CANCEL_GRACE_S)
+    if not done:
+        log.error("%s did not stop within %.0f s of cancel", task.get_name(), CANCEL_GRACE_S)
+        return
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
