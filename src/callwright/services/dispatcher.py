@@ -10,6 +10,7 @@ about ``backlog`` calls ahead of the workers instead of flooding the engine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -55,10 +56,9 @@ class Dispatcher:
                     pass
             except Exception:
                 log.exception("dispatching calls failed; retrying")
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._interval_s)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):  # not wait_for: see WebhookRelay.run
+                async with asyncio.timeout(self._interval_s):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def dispatch_once(self) -> int:
