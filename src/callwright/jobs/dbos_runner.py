@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,17 +32,12 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import dbos._dbos as dbos_internal
-from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions, StepOptions
+from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions
 from dbos._error import DBOSException
 from sqlalchemy.exc import SQLAlchemyError
 
-from callwright.jobs.port import (
-    Handler,
-    JobError,
-    JobSpec,
-    JobStatus,
-    RetryPolicy,
-)
+from callwright.jobs.dbos_context import DbosJobContext
+from callwright.jobs.port import Handler, JobError, JobSpec, JobStatus
 from callwright.jobs.registry import JobRegistry
 from callwright.jobs.supervisor import ExecutorHeartbeats, RecoverySupervisor
 
@@ -94,46 +89,6 @@ def system_database_url_for(*, app_database_url: str, data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'jobs.sqlite').resolve()}"
 
 
-class _DbosJobContext:
-    """JobContext over DBOS steps and durable sleep (valid only inside the workflow)."""
-
-    def __init__(self, key: str) -> None:
-        self._key = key
-
-    @property
-    def key(self) -> str:
-        return self._key
-
-    async def step(
-        self, name: str, fn: Callable[[], Awaitable[T]], *, retry: RetryPolicy | None = None
-    ) -> T:
-        options: StepOptions = {"name": name}
-        if retry is not None:
-            options["retries_allowed"] = True
-            options["max_attempts"] = retry.max_attempts
-            options["interval_seconds"] = retry.interval_s
-            options["backoff_rate"] = retry.backoff_rate
-
-        # A coroutine *function*, so DBOS awaits it (it inspects the callable, and a
-        # lambda returning a coroutine would be taken for a plain function).
-        async def call() -> T:
-            return await fn()
-
-        result: T = await DBOS.run_step_async(options, call)
-        return result
-
-    async def sleep_until(self, when: datetime) -> None:
-        # Never skip the call: a skipped sleep consumes no step id, and a replay that
-        # did sleep would then misnumber every later step. DBOS replays the recorded
-        # wake-up time, so the seconds passed only matter the first time.
-        seconds = (when - datetime.now(UTC)).total_seconds()
-        await DBOS.sleep_async(max(seconds, 0.001))
-
-    async def wait_signal(self, topic: str, *, timeout_s: float) -> Mapping[str, Any] | None:
-        data: Mapping[str, Any] | None = await DBOS.recv_async(topic, timeout_seconds=timeout_s)
-        return data
-
-
 def _register_workflow(registry: JobRegistry, home: asyncio.AbstractEventLoop) -> None:
     """Register the one dispatching workflow with DBOS, closing over ``registry``.
     Called at launch, never at import; recovery finds it by its fixed name.
@@ -147,7 +102,7 @@ def _register_workflow(registry: JobRegistry, home: asyncio.AbstractEventLoop) -
 
     async def run_job(kind: str, key: str, payload: dict[str, Any]) -> None:
         async def job() -> None:
-            await registry.handler(kind)(_DbosJobContext(key), payload)
+            await registry.handler(kind)(DbosJobContext(key), payload)
 
         if asyncio.get_running_loop() is home:
             await job()
