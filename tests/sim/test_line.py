@@ -105,3 +105,24 @@ async def test_hangup_from_either_side_ends_both() -> None:
     assert ended == ["callee"] and line.hung_up_by == "callee" and line.handset.closed
     line.agent.send(bytes(FRAME_BYTES))  # sending after the end is harmless
     assert line.handset.hear() is None
+
+
+async def test_the_second_side_to_hang_up_returns_once_the_line_is_released() -> None:
+    """The platform frees its cap slot when its hangup returns: that must not be before the
+    network logged the callee's hangup (the dial log would show a line too many)."""
+    released = asyncio.Event()
+    calls: list[str] = []
+
+    async def on_hangup(by: str) -> None:
+        calls.append(by)
+        await asyncio.sleep(0.05)  # the network's log write (fsync) takes a while
+        released.set()
+
+    line = SimLine(on_hangup=on_hangup)
+    callee = asyncio.create_task(line.handset.hangup())
+    await asyncio.sleep(0)  # the callee hung up first; its hook is still writing
+    assert line.closed and not released.is_set()
+    await line.agent.hangup()
+    assert released.is_set()
+    await callee
+    assert calls == ["callee"] and line.hung_up_by == "callee"

@@ -109,6 +109,7 @@ class SimLine:
         self._to_agent: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._on_hangup = on_hangup
         self._closed = asyncio.Event()
+        self._released: asyncio.Future[None] | None = None  # the hang-up hook, run once
         self.hung_up_by: str | None = None
         self.clear_times_mono: list[float] = []
         self.agent = AgentEnd(self)
@@ -122,15 +123,18 @@ class SimLine:
         await self._closed.wait()
 
     async def close(self, *, by: str) -> None:
-        """Hang up (idempotent: the first side to hang up is recorded)."""
-        if self._closed.is_set():
-            return
-        self.hung_up_by = by
-        self._closed.set()
-        self._to_callee.clear()
-        self._to_agent.put_nowait(None)
-        if self._on_hangup is not None:
-            await self._on_hangup(by)
+        """Hang up (idempotent: the first side to hang up is recorded). Returns once the
+        network has released the line, for whichever side calls it: a platform that hangs up
+        after the callee did must not take the line for free before the network logged it
+        free (the dial log would show one line more than the platform's cap)."""
+        if self._released is None:
+            self.hung_up_by = by
+            self._closed.set()
+            self._to_callee.clear()
+            self._to_agent.put_nowait(None)
+            hook = self._on_hangup
+            self._released = asyncio.ensure_future(hook(by) if hook else asyncio.sleep(0))
+        await asyncio.shield(self._released)
 
 
 class AgentEnd:
