@@ -9,6 +9,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -53,6 +54,10 @@ from callwright.services.webhook_relay import WebhookRelay
 from callwright.settings import Settings
 from callwright.storage.recordings import RecordingStore, load_or_create_secret
 from callwright.webhooks.retry import RetrySchedule
+
+if TYPE_CHECKING:  # imported lazily: the CLI's quick commands never load DBOS
+    from callwright.jobs.dbos_runner import DbosJobRunner
+    from callwright.jobs.memory import MemoryJobRunner
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +190,9 @@ async def container(
             )
         )
         registry.add_handler(WEBHOOK_JOB, webhooks.run)
-        jobs = await stack.enter_async_context(_job_runner(settings, registry, overrides))
+        # Built now, started below once every handler's service exists: DBOS resumes
+        # recovered jobs the moment it launches.
+        jobs = _job_runner(settings, registry, overrides)
         relay = WebhookRelay(
             uow=uow, enqueue=jobs.enqueue, interval_s=settings.webhook_relay_interval_s
         )
@@ -213,14 +220,15 @@ async def container(
             dialer=dialer, workspace_default_cap=settings.workspace_max_concurrent_calls
         )
         twilio.inbound = TwilioInbound(uow=uow, calls=inbound)
-        if settings.sip_inbound:
-            await inbound.listen(telephony)  # each live SIP account's user agent answers
         pacer = Pacer(
             uow=uow,
             enqueue=jobs.enqueue,
             backlog=settings.dispatch_backlog,
             workspace_default_cap=settings.workspace_max_concurrent_calls,
         )
+        await stack.enter_async_context(jobs)
+        if settings.sip_inbound:
+            await inbound.listen(telephony)  # each live SIP account's user agent answers
         await requeue_unfinished(uow, jobs.enqueue)
         await requeue_knowledge(uow, jobs.enqueue)
         dispatcher = Dispatcher(
@@ -270,16 +278,14 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
-@asynccontextmanager
-async def _job_runner(
+def _job_runner(
     settings: Settings, registry: JobRegistry, overrides: Overrides
-) -> AsyncIterator[JobRunner]:
+) -> DbosJobRunner | MemoryJobRunner:
+    """The job runner, built but not started (``async with`` starts it)."""
     if overrides.memory_jobs:
         from callwright.jobs.memory import MemoryJobRunner
 
-        async with MemoryJobRunner(registry=registry) as memory:
-            yield memory
-        return
+        return MemoryJobRunner(registry=registry)
     from callwright.jobs.dbos_runner import (
         DbosJobsConfig,
         build_dbos_runner,
@@ -301,5 +307,4 @@ async def _job_runner(
         executor_silence_s=settings.jobs_silence_s,
         listen_queues=None if settings.run_jobs else (),  # API-only nodes just enqueue
     )
-    async with build_dbos_runner(config=config, registry=registry) as runner:
-        yield runner
+    return build_dbos_runner(config=config, registry=registry)
