@@ -19,7 +19,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callwright.db.models import Agent, AgentVersion, Call
-from callwright.db.models_webhooks import WebhookDelivery, WebhookEvent
+from callwright.db.models_webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from callwright.domain.ids import new_id
 from callwright.services.webhook_delivery import delivery_job_key
 from callwright.services.webhook_relay import sync_endpoints
@@ -46,6 +46,22 @@ def signed_recording_url(recordings: RecordingStore, base_url: str, call: Call) 
     )
 
 
+_ENDPOINTS = "events.endpoints"
+
+
+async def _endpoints(
+    session: AsyncSession, workspace_id: str, agent_id: str, *, now: datetime
+) -> list[WebhookEndpoint]:
+    """The agent's endpoints, synced once per session: the calls of one group commit (often
+    dozens for one agent) share a single look-up instead of two queries and a settings parse
+    each."""
+    memo: dict[tuple[str, str], list[WebhookEndpoint]] = session.info.setdefault(_ENDPOINTS, {})
+    key = (workspace_id, agent_id)
+    if key not in memo:
+        memo[key] = await sync_endpoints(session, workspace_id, agent_id, now=now)
+    return memo[key]
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -70,11 +86,14 @@ async def record(
     session.add(row)
     if agent_id is None:
         return row
-    for endpoint in await sync_endpoints(session, workspace_id, agent_id, now=now):
-        if endpoint.disabled or endpoint.deleted_at is not None:
-            continue
-        if event_type not in endpoint.event_types:
-            continue
+    subscribed = [
+        e
+        for e in await _endpoints(session, workspace_id, agent_id, now=now)
+        if not e.disabled and e.deleted_at is None and event_type in e.event_types
+    ]
+    if subscribed:
+        await session.flush()  # the event row first: its deliveries reference it
+    for endpoint in subscribed:
         session.add(
             WebhookDelivery(
                 id=new_id(),
