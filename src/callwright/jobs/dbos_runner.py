@@ -21,7 +21,9 @@ singleton: one runner per process at a time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import sqlite3
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +36,7 @@ from typing import Any, TypeVar
 import dbos._dbos as dbos_internal
 from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions
 from dbos._error import DBOSException
+from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from callwright.jobs.dbos_context import DbosJobContext
@@ -164,6 +167,11 @@ class DbosJobRunner:
             "log_level": cfg.log_level,
             "dbos_system_schema": cfg.system_schema,
         }
+        sqlite_path = _sqlite_path(cfg.system_database_url)
+        if sqlite_path is not None:
+            dbos_config["db_engine_kwargs"] = {
+                "creator": functools.partial(_sqlite_connection, sqlite_path)
+            }
         try:
             # Migrate and declare the queues before launch, so DBOS's queue manager finds
             # them on its first pass (a queue declared after launch waits ~1 s for it).
@@ -302,6 +310,15 @@ class DbosJobRunner:
 def _prepare_system_database(cfg: DbosJobsConfig, registry: JobRegistry) -> None:
     """Create/migrate DBOS's schema and upsert our queues' caps (blocking)."""
     DBOS.migrate(cfg.system_database_url, schema=cfg.system_schema)
+    sqlite_path = _sqlite_path(cfg.system_database_url)
+    if sqlite_path is not None:
+        # DBOS leaves SQLite in rollback-journal mode, several fsyncs per commit, and every
+        # step of every job commits. WAL is a property of the file: set once, before launch.
+        conn = sqlite3.connect(sqlite_path, timeout=30)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        finally:
+            conn.close()
     client = DBOSClient(
         system_database_url=cfg.system_database_url,
         dbos_system_schema=cfg.system_schema,
@@ -325,6 +342,20 @@ def _prepare_system_database(cfg: DbosJobsConfig, registry: JobRegistry) -> None
             )
     finally:
         client.destroy()
+
+
+def _sqlite_path(system_database_url: str) -> str | None:
+    url = make_url(system_database_url)
+    return url.database if url.get_backend_name() == "sqlite" and url.database else None
+
+
+def _sqlite_connection(path: str) -> sqlite3.Connection:
+    """A connection for DBOS's SQLite system database (DBOS adds its own settings on top).
+    ``synchronous=NORMAL`` under WAL: a commit survives the process being killed, as the
+    app database's do (a power cut may lose the last ones; re-running a step is safe)."""
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
 
 
 def _join_queue_workers(*, timeout_s: float) -> None:
