@@ -71,9 +71,13 @@ def _restart(run: Run, env: dict[str, str], port: int, log: Path) -> subprocess.
     proc = start(env, port, log)
     ready = time.monotonic()
     deadline = ready + 30
-    while len(run.dials()) <= before:
-        assert time.monotonic() < deadline, "no dial within 30 s of a restart"
-        time.sleep(0.1)
+    try:
+        while len(run.dials()) <= before:
+            assert time.monotonic() < deadline, "no dial within 30 s of a restart"
+            time.sleep(0.1)
+    except BaseException:
+        _stop(proc)  # the caller's clean-up only knows the process it killed
+        raise
     first_new = min(d.dialed_at_mono for d in run.dials()[before:])
     run.resume_s.append(max(0.0, first_new - ready))
     return proc
