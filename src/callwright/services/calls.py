@@ -124,7 +124,7 @@ async def place(
     response = render(Call(**values))
 
     async def write(session: AsyncSession) -> None:
-        if not await repo.lock_credits(session, workspace_id, values["locked_credits"]):
+        if not await repo.reserve_credits(session, workspace_id, values["locked_credits"]):
             raise InsufficientCredits("Insufficient credits to place this call")
         call = Call(**values)  # afresh: a batch that failed runs each write again alone
         session.add(call)
