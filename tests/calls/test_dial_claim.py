@@ -68,10 +68,12 @@ async def test_a_call_handed_over_whose_job_was_lost_is_dialled_once(
                 .where(Call.id == call_id)
                 .values(due_at=handed_over, dispatched_at=handed_over, dispatches=1)
             )
-    assert await container.dispatcher.requeue_stale_once() == 1
+    # The database is shared with other tests: their leftovers may be re-enqueued too.
+    assert await container.dispatcher.requeue_stale_once() >= 1
     lost, fresh = ids
     details = await wait_status(tenant, lost, "completed")
     assert details["call_sub_status"] != "RECONCILED_TO_ERROR_FROM_ONGOING"
-    assert [d.call_id for d in platform.network.records()] == [lost]
+    dialled = [d.call_id for d in platform.network.records()]
+    assert dialled.count(lost) == 1 and fresh not in dialled
     r = await tenant.client.get("/calling/call-details", params={"id": fresh})
     assert r.json()["data"]["call_status"] == "registered"
