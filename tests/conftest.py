@@ -18,6 +18,10 @@ from callwright.bootstrap import Container
 from callwright.services import workspaces
 from callwright.settings import Settings
 
+# The tests' apps share one database: a sweep for lost jobs would adopt other tests' leftover
+# calls and dial them on its own sim network. Its own test calls it directly; server processes
+# started by tests (tests/e2e/campaign_server.py) turn it back on.
+os.environ["CALLWRIGHT_STALE_DISPATCH_S"] = "0"
 PG_ADMIN_URL = os.environ.get("CALLWRIGHT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 

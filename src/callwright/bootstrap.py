@@ -236,6 +236,7 @@ async def container(
             enqueue=jobs.enqueue,
             backlog=settings.dispatch_backlog,
             workspace_default_cap=settings.workspace_max_concurrent_calls,
+            stale_after_s=settings.stale_dispatch_s,
         )
         dispatching = asyncio.create_task(dispatcher.run(), name="call-dispatcher")
         stack.push_async_callback(_cancel, dispatching)

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     dispatch_backlog: int = Field(
         default=20, ge=1, description="due calls handed to the job queue ahead of the workers"
     )
+    stale_dispatch_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="calls handed over this long with no job are enqueued again (0: never)",
+    )
     max_concurrent_calls: int = Field(
         default=4, ge=1, description="calls one process runs at once (offline engines are heavy)"
     )

@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from callwright.db.models import Call
 from callwright.domain.ids import new_id
+from callwright.services.recovery import requeue_stale_dispatches
 from tests.calls.conftest import Platform, call_body
 from tests.calls.test_calls_api import setup, wait_status
 from tests.conftest import Tenant
@@ -69,7 +70,10 @@ async def test_a_call_handed_over_whose_job_was_lost_is_dialled_once(
                 .values(due_at=handed_over, dispatched_at=handed_over, dispatches=1)
             )
     # The database is shared with other tests: their leftovers may be re-enqueued too.
-    assert await container.dispatcher.requeue_stale_once() >= 1
+    swept = await requeue_stale_dispatches(
+        container.uow, container.jobs.enqueue, dispatched_before=now - timedelta(seconds=30)
+    )
+    assert swept >= 1
     lost, fresh = ids
     details = await wait_status(tenant, lost, "completed")
     assert details["call_sub_status"] != "RECONCILED_TO_ERROR_FROM_ONGOING"
@@ -77,3 +81,6 @@ async def test_a_call_handed_over_whose_job_was_lost_is_dialled_once(
     assert dialled.count(lost) == 1 and fresh not in dialled
     r = await tenant.client.get("/calling/call-details", params={"id": fresh})
     assert r.json()["data"]["call_status"] == "registered"
+    # Leave nothing handed over behind: the next test's start-up would enqueue it (shared DB).
+    async with container.uow.begin() as session:
+        await session.execute(update(Call).where(Call.id == fresh).values(status="cancelled"))

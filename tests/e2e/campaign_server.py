@@ -49,6 +49,7 @@ def server_env(tmp: Path, db: str, worker: str, *, cap: int) -> dict[str, str]:
         "CALLWRIGHT_JOBS_HEARTBEAT_S": "2",
         "CALLWRIGHT_JOBS_SILENCE_S": "10",
         "CALLWRIGHT_DEFAULT_CREDITS": "100000",
+        "CALLWRIGHT_STALE_DISPATCH_S": "30",  # its own database: the sweep for lost jobs is on
     }
 
 

@@ -64,7 +64,7 @@ class Dispatcher:
             try:
                 while await self.dispatch_once():
                     pass
-                if time.monotonic() >= next_sweep:
+                if self._stale_after_s and time.monotonic() >= next_sweep:
                     await self.requeue_stale_once()
                     next_sweep = time.monotonic() + self._stale_after_s
             except Exception:
