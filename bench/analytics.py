@@ -1,13 +1,19 @@
 """Analytics endpoints over a big call table, over real HTTP.
 
-Starts a server (as `callwright serve` does), creates five agents through the API, then seeds N
-calls (default 1,000,000) straight into the database, spread evenly over the last 90 days, in
-one workspace: the worst case, every call is the caller's. Mix: 55 % completed (10 % of them
-voicemail; log-normal durations, median ~55 s), 18 % failed, 12 % registered, 6 % retry,
-4 % cancelled, 3 % error, 1 % ongoing, 1 % forwarded; ten caller numbers; 70 % of calls in one
-of 20 campaigns; completed calls analysed with one of four labels or none. Then each endpoint is
-called one request at a time over windows of 7 days, 30 days (the default) and all 90 days
-(every call), plus an agent filter and the campaign drill-down; p50 and p99 per case.
+Starts a server (as `callwright serve` does), creates five agents through the API, stops it,
+then seeds N calls (default 1,000,000) straight into the database, spread evenly over the last
+90 days, in one workspace: the worst case, every call is the caller's. Calls older than two days
+are finished: 60 % completed (10 % of them voicemail; log-normal durations, median ~55 s), 25 %
+failed, 8 % cancelled, 5 % error, 2 % forwarded. The last two days still have unfinished ones:
+55 % completed, 18 % failed, 12 % registered, 6 % retry, 4 % cancelled, 3 % error, 1 % ongoing,
+1 % forwarded. Ten caller numbers; 70 % of calls in one of 20 campaigns (each call's agent and
+campaign drawn independently: the roll-up's worst case); completed calls analysed with one of
+four labels or none, except 0.5 % whose analysis failed and those of the last hour, pending.
+
+Then the analytics roll-up is built by its own code (``AnalyticsRollup.drain``, what the
+server's loop runs) and timed, the server started again, and each endpoint called one request
+at a time over windows of 7 days, 30 days (the default) and all 90 days (every call), plus an
+agent filter, the campaign drill-down, and days at +05:30; p50 and p99 per case.
 
     python bench/analytics.py [--db sqlite|postgres|both] [--calls 1000000] [--seconds 8]
 
@@ -43,6 +49,8 @@ STATUSES = (
     ("completed", 55), ("failed", 18), ("registered", 12), ("retry", 6), ("cancelled", 4),
     ("error", 3), ("ongoing", 1), ("forwarded", 1),
 )  # fmt: skip
+FINISHED = (("completed", 60), ("failed", 25), ("cancelled", 8), ("error", 5), ("forwarded", 2))
+RECENT = timedelta(days=2)  # calls younger than this may be unfinished
 SUB_STATUS = {
     "completed": "ACCEPTED", "failed": "no answer", "registered": "QUEUED", "retry": "QUEUED",
     "cancelled": "USER_TERMINATED", "error": "not_able_to_call", "ongoing": "ACCEPTED",
@@ -110,6 +118,7 @@ def call_rows(
 ) -> Iterator[tuple[Any, ...]]:
     rnd = random.Random(42)
     statuses = [s for s, weight in STATUSES for _ in range(weight)]
+    finished = [s for s, weight in FINISHED for _ in range(weight)]
     numbers = [f"+1555010{i:04d}" for i in range(10)]
     start = now - timedelta(days=DAYS)
     step = timedelta(seconds=DAYS * 86400 / n)
@@ -118,7 +127,7 @@ def call_rows(
     later = now + timedelta(days=3650)
     for i in range(n):
         created = start + step * i
-        status = rnd.choice(statuses)
+        status = rnd.choice(statuses if now - created < RECENT else finished)
         voicemail = status == "completed" and rnd.random() < 0.1
         duration = round(min(rnd.lognormvariate(4, 1), 3600), 2) if status == "completed" else 0.0
         analysis = None
@@ -129,6 +138,11 @@ def call_rows(
                  "action_items": [], "callback_requested": False, "sentiment": "positive",
                  "status": "analyzed", "raw_model_output": '{"summary": "renewal link"}'}
             )  # fmt: skip
+        analysis_status = "not_enabled"
+        if analysis:
+            analysis_status = "pending" if now - created < timedelta(hours=1) else "success"
+            analysis_status = "failed" if rnd.random() < 0.005 else analysis_status
+            analysis = analysis if analysis_status == "success" else None
         agent, version = rnd.choice(agents)
         number = rnd.choice(numbers)
         yield (
@@ -138,7 +152,7 @@ def call_rows(
             later if status in ("registered", "retry") else created, duration,
             round(duration / 60 * 1.5, 3), voicemail,
             rnd.choice(lists) if rnd.random() < 0.7 else None,
-            "success" if analysis else "not_enabled", analysis,
+            analysis_status, analysis,
         )  # fmt: skip
 
 
@@ -164,8 +178,6 @@ async def seed(db: str, url: str, rows: Iterator[tuple[Any, ...]]) -> float:
                 flush()
         flush()
         conn.commit()
-        conn.execute("ANALYZE")
-        conn.commit()
         conn.close()
     else:
         pg = await asyncpg.connect(url)
@@ -177,12 +189,52 @@ async def seed(db: str, url: str, rows: Iterator[tuple[Any, ...]]) -> float:
                     batch.clear()
             if batch:
                 await pg.copy_records_to_table("calls", records=batch, columns=columns)
-            # A table in steady state has been vacuumed: the visibility map lets PostgreSQL
-            # answer from the covering indexes alone.
-            await pg.execute("VACUUM ANALYZE calls")
         finally:
             await pg.close()
     return time.perf_counter() - t0
+
+
+async def roll_up(db: str, url: str) -> dict[str, Any]:
+    """Build the roll-up with the server loop's own code; then settle the statistics."""
+    from sqlalchemy import text
+
+    from callwright.db.engine import create_engine, session_factory
+    from callwright.services.analytics_rollup import AnalyticsRollup
+
+    engine = create_engine(
+        f"sqlite+aiosqlite:///{url}"
+        if db == "sqlite"
+        else "postgresql+asyncpg://" + url.split("://", 1)[1]
+    )
+    try:
+        t0 = time.perf_counter()
+        rolled = await AnalyticsRollup(uow=session_factory(engine)).drain()
+        seconds = time.perf_counter() - t0
+        async with engine.connect() as conn:
+            rows = await conn.scalar(text("SELECT count(*) FROM call_rollups"))
+            left = await conn.scalar(text("SELECT count(*) FROM calls WHERE NOT rolled_up"))
+    finally:
+        await engine.dispose()
+    if db == "sqlite":
+        conn = sqlite3.connect(url, timeout=60)
+        conn.execute("ANALYZE")
+        conn.commit()
+        conn.close()
+    else:
+        # A table in steady state has been vacuumed: the visibility map lets PostgreSQL
+        # answer from the covering indexes alone.
+        pg = await asyncpg.connect(url)
+        try:
+            await pg.execute("VACUUM ANALYZE calls")
+            await pg.execute("VACUUM ANALYZE call_rollups")
+        finally:
+            await pg.close()
+    return {
+        "rollup_s": round(seconds, 1),
+        "rolled_up_calls": rolled,
+        "rollup_rows": rows,
+        "calls_not_rolled_up": left,
+    }
 
 
 async def measure(
@@ -202,6 +254,28 @@ async def measure(
         "p99_ms": percentile(latencies, 99),
         "n": len(latencies),
     }
+
+
+async def start_server(
+    client: httpx.AsyncClient, env: dict[str, str], port: int
+) -> asyncio.subprocess.Process:
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SERVER, str(port), env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(300):
+        try:
+            if (await client.get("/healthz")).status_code == 200:
+                return server
+        except httpx.TransportError:
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+async def stop_server(server: asyncio.subprocess.Process) -> None:
+    if server.returncode is None:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), timeout=30)
 
 
 async def run_db(db: str, calls: int, seconds: float) -> dict[str, Any]:
@@ -228,19 +302,11 @@ async def run_db(db: str, calls: int, seconds: float) -> dict[str, Any]:
         stdout=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     await migrate.wait()
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SERVER, str(port), env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
     results: dict[str, Any] = {}
+    server = None
     try:
         async with httpx.AsyncClient(base_url=base, headers={"X-API-KEY": KEY}, timeout=60) as c:
-            for _ in range(300):
-                try:
-                    if (await c.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.2)
+            server = await start_server(c, env, port)
             ws = (await c.get("/ca/api/v0/workspace")).json()["workspace_info"]["id"]
             voices = (await c.get("/ca/api/v0/agent/voices", params={"language": "en-US"})).json()[
                 "voices"
@@ -257,13 +323,21 @@ async def run_db(db: str, calls: int, seconds: float) -> dict[str, Any]:
                 agent_id = r.json()["data"]["id"]
                 detail = (await c.get(f"/ca/api/v0/agent/{agent_id}")).json()["agents"]
                 agents.append((agent_id, detail["active_agent_version_id"]))
+            # Seeded and rolled up with the server down: its roll-up loop would take turns
+            # with ours, and the timing would be of neither.
+            await stop_server(server)
             lists = [str(uuid.uuid4()) for _ in range(20)]
             url = str(tmp / "callwright.db") if db == "sqlite" else env["CALLWRIGHT_DATABASE_URL"]
             now = datetime.now(UTC)
             seed_s = await seed(db, url, call_rows(calls, ws, agents, lists, now))
+            rollup = await roll_up(db, url)
+            server = await start_server(c, env, port)
 
             def days(n: int) -> dict[str, str]:
                 return {"start_date": (now - timedelta(days=n)).date().isoformat()}
+
+            def ist(n: int) -> dict[str, str]:  # days at +05:30: the roll-up's quarter hours
+                return {"start_date": f"{(now - timedelta(days=n)).date()}T00:00:00+05:30"}
 
             cases: list[tuple[str, str, dict[str, str]]] = []
             for path in (
@@ -277,23 +351,31 @@ async def run_db(db: str, calls: int, seconds: float) -> dict[str, Any]:
                 ]
             cases += [
                 ("platform-analytics", "30d_agent", {"agent_id": agents[0][0]}),
+                ("platform-analytics", "all_90d_ist", ist(DAYS + 1)),
+                (
+                    "platform-analytics",
+                    "all_90d_ist_agent",
+                    {**ist(DAYS + 1), "agent_id": agents[0][0]},
+                ),
+                ("number-analytics", "all_90d_agent", {**days(DAYS + 1), "agent_id": agents[0][0]}),
                 ("drill-down-analytics", "30d_campaign", {"bulk_list_id": lists[0]}),
                 ("drill-down-analytics", "all_campaign", {"bulk_list_id": lists[0], **days(91)}),
+                ("drill-down-analytics", "all_campaign_ist", {"bulk_list_id": lists[0], **ist(91)}),
             ]
             # The floor: a request that reads one row, to tell query time from machine load.
             results["baseline:GET /workspace"] = await measure(c, "workspace", {}, seconds)
             for path, label, params in cases:
                 results[f"{path}:{label}"] = await measure(c, f"analytics/{path}", params, seconds)
     finally:
-        server.terminate()
-        await asyncio.wait_for(server.wait(), timeout=30)
+        if server is not None:
+            await stop_server(server)
         if pg_name:
             admin = await asyncpg.connect(PG_ADMIN)
             await admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
             await admin.close()
         shutil.rmtree(tmp, ignore_errors=True)
     worst = max(v["p99_ms"] for k, v in results.items() if not k.startswith("baseline"))
-    return {"seed_s": round(seed_s, 1), "worst_p99_ms": worst, "cases": results}
+    return {"seed_s": round(seed_s, 1), **rollup, "worst_p99_ms": worst, "cases": results}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from callwright.providers.base import Telephony
 from callwright.providers.telephony.twilio_gateway import TwilioGateway
 from callwright.services import voices
 from callwright.services.analysis import Analyst
+from callwright.services.analytics_rollup import AnalyticsRollup
 from callwright.services.calls import CALL_JOB, CALL_QUEUE
 from callwright.services.dialing import ANALYSIS_JOB, Dialer
 from callwright.services.dispatcher import Dispatcher
@@ -242,6 +243,8 @@ async def container(
         stack.push_async_callback(_cancel, dispatching)
         relaying = asyncio.create_task(relay.run(), name="webhook-relay")
         stack.push_async_callback(_cancel, relaying)
+        rolling_up = asyncio.create_task(AnalyticsRollup(uow=uow).run(), name="analytics-rollup")
+        stack.push_async_callback(_cancel, rolling_up)
         yield Container(
             settings=settings,
             engine=engine,

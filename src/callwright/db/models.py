@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from callwright.db.types import JSONType, UTCDateTime, utcnow
@@ -215,6 +215,8 @@ class Call(Base):
     platform_analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     client_analysis_status: Mapped[str] = mapped_column(String(16), default="not_enabled")
     client_analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # In the analytics roll-up yet (models_analytics.py); set once, when the call is final.
+    rolled_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DialLedger(Base):
@@ -247,6 +249,7 @@ class IdempotencyKey(Base):
 
 
 # Other areas' tables live in their own modules; importing them here registers them with Base.
+from callwright.db import models_analytics as _analytics  # noqa: E402, F401
 from callwright.db import models_campaigns as _campaigns  # noqa: E402, F401
 from callwright.db import models_contacts as _contacts  # noqa: E402, F401
 from callwright.db import models_kb as _kb  # noqa: E402, F401

@@ -11,7 +11,7 @@ days before the given end.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
@@ -123,11 +123,12 @@ class Platform:
     window: Window
     statuses: list[repo.StatusTally]
     breakdown: list[repo.BreakdownRow]
+    days: list[repo.DayRow]
     agent_names: dict[str, str]
     workspace_numbers: int
 
 
-def _by_status(rows: list[repo.BreakdownRow]) -> list[repo.StatusTally]:
+def _by_status(rows: Iterable[repo.BreakdownRow | repo.SubStatusRow]) -> list[repo.StatusTally]:
     statuses: dict[tuple[str, bool], repo.Tally] = {}
     for r in rows:
         t = statuses.get((r.status, r.voicemail), repo.Tally(0, 0.0, 0.0))
@@ -154,12 +155,14 @@ async def platform(uow: SessionFactory, workspace_id: str, q: Query) -> Platform
     async with uow() as session:
         await _checked_agent(session, workspace_id, q.agent_id)
         rows = await repo.breakdown(session, workspace_id, f)
+        days = await repo.per_day(session, workspace_id, f)
         agents = await repo.agent_labels(session, workspace_id, sorted({r.agent_id for r in rows}))
         numbers = await repo.workspace_numbers(session, workspace_id)
     return Platform(
         window=w,
         statuses=_by_status(rows),
         breakdown=rows,
+        days=days,
         agent_names={a: name for a, (name, _) in agents.items()},
         workspace_numbers=len(numbers),
     )
@@ -169,8 +172,8 @@ async def platform(uow: SessionFactory, workspace_id: str, q: Query) -> Platform
 class DrillDown:
     window: Window
     statuses: list[repo.StatusTally]
-    sub_statuses: dict[tuple[str, str], int]
-    breakdown: list[repo.BreakdownRow]
+    rows: list[repo.SubStatusRow]
+    days: list[repo.DayRow]
 
 
 async def drill_down(uow: SessionFactory, workspace_id: str, q: Query) -> DrillDown:
@@ -179,14 +182,9 @@ async def drill_down(uow: SessionFactory, workspace_id: str, q: Query) -> DrillD
     w, f = _filter(q)
     async with uow() as session:
         await _checked_agent(session, workspace_id, q.agent_id)
-        rows = await repo.breakdown(session, workspace_id, f)
-        subs = await repo.sub_status_counts(session, workspace_id, f)
-    return DrillDown(
-        window=w,
-        statuses=_by_status(rows),
-        sub_statuses=subs,
-        breakdown=rows,
-    )
+        rows = await repo.by_sub_status(session, workspace_id, f)
+        days = await repo.per_day(session, workspace_id, f)
+    return DrillDown(window=w, statuses=_by_status(rows), rows=rows, days=days)
 
 
 @dataclass(frozen=True, slots=True)

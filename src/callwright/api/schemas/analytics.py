@@ -21,7 +21,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from callwright.api.schemas.common import iso
-from callwright.db.repositories.analytics import DURATION_EDGES_S, BreakdownRow, Tally
+from callwright.db.repositories.analytics import DayRow, Tally
+from callwright.db.repositories.analytics_views import DURATION_EDGES_S
 from callwright.services import analytics as svc
 
 STATUSES = (
@@ -127,7 +128,7 @@ class PlatformPerformance(BaseModel):
     agents: list[AgentMetrics] = Field(description="per agent, most calls first")
 
 
-def _per_day(rows: Iterable[BreakdownRow]) -> list[DayMetrics]:
+def _per_day(rows: Iterable[DayRow]) -> list[DayMetrics]:
     days: dict[str, _Acc] = defaultdict(_Acc)
     for r in rows:
         days[r.day].add(r.status, r.voicemail, r.tally)
@@ -166,7 +167,7 @@ class PlatformAnalytics(BaseModel):
         return cls(
             performance_metrics=PlatformPerformance(
                 status_distribution=total.statuses(),
-                calls_per_day=_per_day(p.breakdown),
+                calls_per_day=_per_day(p.days),
                 agents=agent_rows,
             ),
             metrics_summary=MetricsSummary(
@@ -196,10 +197,12 @@ class DrillDownAnalytics(BaseModel):
     @classmethod
     def of(cls, bulk_list_id: str, d: svc.DrillDown) -> DrillDownAnalytics:
         total = _Acc()
-        for r in d.breakdown:
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for r in d.rows:
             total.add(r.status, r.voicemail, r.tally)
+            counts[(r.status, r.sub_status)] += r.tally.calls
         subs: dict[str, dict[str, int]] = defaultdict(dict)
-        for (status, sub), n in sorted(d.sub_statuses.items()):
+        for (status, sub), n in sorted(counts.items()):
             subs[status][sub] = n
         return cls(
             performance_metrics=DrillDownPerformance(
@@ -208,7 +211,7 @@ class DrillDownAnalytics(BaseModel):
                 voicemail_detected=total.voicemail,
                 status_distribution=total.statuses(),
                 sub_status_distribution=dict(subs),
-                calls_per_day=_per_day(d.breakdown),
+                calls_per_day=_per_day(d.days),
             ),
             period=Period.of(d.window),
         )
