@@ -86,13 +86,11 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from callwright.api.app import create_app
-    from callwright.media.runtime import tune_gc_for_media
 
     settings = Settings()
     asyncio.run(first_start(settings))
-    tune_gc_for_media()  # calls carry 20 ms frames: no long collections of the start-up heap
     uvicorn.run(
-        create_app(settings, migrate=False),
+        create_app(settings, migrate=False, freeze_heap=True),
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level="info",
