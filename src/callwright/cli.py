@@ -101,6 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from callwright.db.engine import create_engine, session_factory
     from callwright.db.migrate import upgrade
+    from callwright.knowledge.retriever import EmbedderSource, Retriever
     from callwright.services.engines import RegistryEngines
     from callwright.services.simulation import simulate
 
@@ -109,13 +110,16 @@ def _simulate(args: argparse.Namespace) -> int:
         engine = create_engine(settings.resolved_database_url())
         try:
             await upgrade(engine)
+            uow = session_factory(engine)
+            embedders = EmbedderSource(enabled=settings.knowledge_dense)
             sim = await simulate(
-                session_factory(engine),
+                uow,
                 RegistryEngines(),
                 agent_id=args.agent,
                 to_number=args.to,
                 persona=args.persona,
                 data_dir=settings.data_dir,
+                knowledge=Retriever(uow=uow, embedders=embedders),
             )
         finally:
             await engine.dispose()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import update
 
 from callwright.db.models import TelephonyAccount
 from callwright.sim.network import max_concurrent_calls, max_dials_within
 from tests.calls.conftest import Platform, call_body
+from tests.calls.test_calls_api import wait_status
 from tests.campaigns.helpers import agent_and_number, csv_of, numbers, save, wait_campaign
 from tests.conftest import Tenant
 
@@ -160,9 +162,62 @@ async def test_do_not_call_numbers_are_never_dialled(tenant: Tenant, platform: P
         "/calling/outbound/individual",
         json=call_body(agent_id, blocked[0], name="Blocked", from_number_id=number["id"]),
     )
-    assert call.status_code == 200
+    assert call.status_code == 200, call.text
+    ended = await wait_status(tenant, call.json()["data"]["call_id"], "cancelled", "completed")
+    assert (ended["call_status"], ended["call_sub_status"]) == ("cancelled", "DND_SKIPPED")
+    assert blocked[0] not in {rec.to_number for rec in platform.network.records()}
     assert (await tenant.client.delete(f"/do-not-call/{blocked[1]}")).status_code == 200
     assert (await tenant.client.delete(f"/do-not-call/{blocked[1]}")).status_code == 404
+
+
+async def _listed(t: Tenant) -> list[str]:
+    r = await t.client.get("/do-not-call", params={"limit": 100})
+    return sorted(n["number"] for n in r.json()["numbers"])
+
+
+async def test_do_not_call_import_reads_files_and_reports_rows_it_cannot(tenant: Tenant) -> None:
+    kept = "+14155550100"
+    assert (await tenant.client.post("/do-not-call", json={"numbers": [kept]})).status_code == 200
+
+    async def upload(content: bytes, **form: str) -> Any:
+        files = {"file": ("dnc.csv", content, "text/csv")}
+        return await tenant.client.post("/do-not-call/import", data=form, files=files)
+
+    # Files nothing can be read from are refused whole, and the list keeps what it had.
+    for bad, form in [
+        (b"\xff\xfe\x00n\x00o", {}),  # not UTF-8
+        (b"Phone\r\nnot a number\r\n\r\n", {}),  # a header and no number
+        (b"+14155550101\r\n", {"country_code": "+999"}),  # no such country
+        (b"+14155550101\r\n" * 200_000, {}),  # over 2 MB
+    ]:
+        r = await upload(bad, **form)
+        assert r.status_code == 400, (bad[:20], r.text)
+        assert r.json()["detail"]
+    assert await _listed(tenant) == [kept]
+
+    # One number a row (a CSV's first column): national ones need the country to be read;
+    # a row that is no number is reported by its row and the rest are added.
+    content = (
+        "Phone,Note\r\n"  # row 1: a header
+        "+14155550101,web form\r\n"
+        "415 555 0102,national\r\n"
+        "(415) 555-0103,national\r\n"
+        "12,a typo\r\n"  # row 5
+        f"{kept},already listed\r\n"
+    ).encode()
+    r = await upload(content, reason="imported")
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == 1
+    assert [e["row_number"] for e in r.json()["invalid_rows"]] == [3, 4, 5]
+    assert "country_code" in r.json()["invalid_rows"][0]["reason"]
+    r = await upload(content, country_code="+1")
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == 2
+    assert [e["row_number"] for e in r.json()["invalid_rows"]] == [5]
+    assert await _listed(tenant) == [kept, "+14155550101", "+14155550102", "+14155550103"]
+    r = await tenant.client.get("/do-not-call", params={"limit": 100})
+    reasons = {n["number"]: n["reason"] for n in r.json()["numbers"]}
+    assert (reasons[kept], reasons["+14155550101"]) == ("", "imported")
 
 
 async def test_numbers_listed_mid_campaign_are_not_dialled_again(
@@ -230,8 +285,11 @@ async def test_bad_uploads_get_clear_errors(tenant: Tenant) -> None:
     assert unknown.status_code == 404
 
 
-async def test_contact_lists_are_saved_reused_and_deleted(tenant: Tenant) -> None:
-    agent_id, _ = await agent_and_number(tenant)
+async def test_contact_lists_are_saved_reused_and_deleted(
+    tenant: Tenant, platform: Platform
+) -> None:
+    agent_id, number = await agent_and_number(tenant)
+    contacts = numbers(3)
     r = await tenant.client.post(
         "/calling/contact/list",
         data={
@@ -240,16 +298,72 @@ async def test_contact_lists_are_saved_reused_and_deleted(tenant: Tenant) -> Non
             "country_code": "+1",
             "list_name": "Leads",
         },
-        files={"file": ("leads.csv", csv_of(numbers(3)), "text/csv")},
+        files={"file": ("leads.csv", csv_of(contacts), "text/csv")},
     )
     assert r.status_code == 200, r.text
     list_id = r.json()["list_id"]
     lists = (await tenant.client.get("/workspace/lists")).json()["lists"]
     assert [(x["id"], x["successful_rows"]) for x in lists] == [(list_id, 3)]
+    all_day = {"call_start_time": "00:00", "call_end_time": "00:00", "timezone": "UTC"}
     reused = await tenant.client.post(
-        "/campaign/from-list", json={"list_id": list_id, "agent_id": agent_id}
+        "/campaign/from-list",
+        json={
+            "list_id": list_id,
+            "agent_id": agent_id,
+            "campaign_name": "Leads again",
+            "call_config": {"call_time": all_day},
+        },
     )
     assert reused.status_code == 200, reused.text
-    assert reused.json()["id"] != list_id and reused.json()["total_contacts"] == 3
+    campaign_id = reused.json()["id"]
+    assert campaign_id != list_id and reused.json()["total_contacts"] == 3
+
+    # The campaign reads the list when it starts: until then the list may not go.
+    refused = await tenant.client.delete(f"/calling/contact/{list_id}")
+    assert refused.status_code == 409, refused.text
+    assert "'Leads again'" in refused.json()["detail"] and "terminate" in refused.json()["detail"]
+    lists = (await tenant.client.get("/workspace/lists")).json()["lists"]
+    assert [(x["id"], x["successful_rows"]) for x in lists] == [(list_id, 3)]
+
+    started = await tenant.client.post(
+        "/campaign/start",
+        json={"agent_id": agent_id, "list_id": campaign_id, "from_numbers": [number["id"]]},
+    )
+    assert started.status_code == 200, started.text
+    done = await wait_campaign(tenant, campaign_id, "completed")
+    assert done["by_status"] == {"completed": 3}
+    assert sorted(rec.to_number for rec in platform.network.records()) == sorted(contacts)
+    names = {c["mobile_number"]: c["callee_name"] for c in done["contacts"]}
+    assert names == {n: f"Callee {i}" for i, n in enumerate(contacts)}
+
+    # Started, its calls hold their contacts: the list may go.
     assert (await tenant.client.delete(f"/calling/contact/{list_id}")).status_code == 200
     assert (await tenant.client.delete(f"/calling/contact/{list_id}")).status_code == 404
+    assert (await tenant.client.get("/workspace/lists")).json()["lists"] == []
+
+
+async def test_a_list_waits_for_campaigns_made_from_it_to_start_or_be_terminated(
+    tenant: Tenant,
+) -> None:
+    agent_id, number = await agent_and_number(tenant)
+    r = await save(tenant, agent_id, csv_of(numbers(2)))
+    list_id = r.json()["list_id"]  # /campaign/save: a draft campaign sharing the list's id
+    body = {"list_id": list_id, "agent_id": agent_id}
+    r = await tenant.client.post("/campaign/from-list", json=body)
+    assert r.status_code == 200, r.text
+    campaign_id = r.json()["id"]
+    refused = await tenant.client.delete(f"/calling/contact/{list_id}")
+    assert refused.status_code == 409, refused.text
+
+    # Terminating the campaign made from the list releases it; the list's own draft never
+    # held it (deleting it is what its owner asks for).
+    r = await tenant.client.patch("/campaign/terminate", json={"campaign_id": campaign_id})
+    assert r.status_code == 200, r.text
+    assert (await tenant.client.delete(f"/calling/contact/{list_id}")).status_code == 200
+    again = await tenant.client.post(
+        "/campaign/start",
+        json={"agent_id": agent_id, "list_id": campaign_id, "from_numbers": [number["id"]]},
+    )
+    assert again.status_code == 400, again.text  # cancelled: it cannot start
+    status = (await tenant.client.get(f"/campaign/{campaign_id}/status")).json()
+    assert status["campaign"]["status"] == "cancelled"

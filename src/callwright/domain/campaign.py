@@ -32,6 +32,9 @@ class CampaignStatus(StrEnum):
 
 
 STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.INSUFFICIENT_BALANCE, CampaignStatus.FAILED)
+# Made but not started: its calls are written from its contact list's rows when it starts.
+# (A failed campaign is one whose upload failed; its list holds no rows to wait for.)
+AWAITING_START = (CampaignStatus.DRAFT, CampaignStatus.INSUFFICIENT_BALANCE)
 
 # What /campaign/all shows (ringg-api.md §2.6.4: pending|registered|running|completed|paused).
 RINGG_STATUS = {

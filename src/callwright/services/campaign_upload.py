@@ -175,7 +175,8 @@ async def from_list(
     config = checked_call_config(call_config)
     start_at, end_at = times(config, start, end)
     async with uow.begin() as session:
-        contact_list = await contacts_repo.get_list(session, workspace_id, list_id)
+        # Locked, as deleting the list locks it: the delete then sees this campaign and refuses.
+        contact_list = await contacts_repo.get_list(session, workspace_id, list_id, for_update=True)
         if contact_list is None:
             raise NotFound("Contact list not found")
         if contact_list.status != "completed":

@@ -4,6 +4,8 @@ by any call — individual, campaign or retry — whose dial had not been admitt
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from callwright.db.models_campaigns import DoNotCall
 from callwright.db.unit_of_work import SessionFactory
 from callwright.domain.errors import InvalidRequest, NotFound
-from callwright.domain.phone import normalize_e164
+from callwright.domain.phone import normalize_e164, region_for_country_code
 
 MAX_PER_REQUEST = 10_000
 
@@ -24,6 +26,45 @@ class Entry:
     number: str
     reason: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    row_number: int  # the file's first row is 1
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileNumbers:
+    numbers: tuple[str, ...]  # E.164
+    rejected: tuple[RejectedRow, ...]
+
+
+def read_file(text: str, *, country_code: str | None = None) -> FileNumbers:
+    """The numbers of an imported file: one a line, or a CSV's first column; a first row
+    without digits is a header. National numbers are read in ``country_code``'s country
+    (``+91``, ``IN``); without it only E.164 is understood. A row that is not a phone number
+    is reported, not fatal: one typo should not keep the rest of a do-not-call list out."""
+    region = region_for_country_code(country_code) if country_code else None
+    numbers: list[str] = []
+    rejected: list[RejectedRow] = []
+    first = True
+    for row_number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        cell = row[0].strip() if row else ""
+        if not cell:
+            continue
+        if first and not any(ch.isdigit() for ch in cell):
+            first = False
+            continue  # a header
+        first = False
+        try:
+            numbers.append(normalize_e164(cell, default_region=region))
+        except InvalidRequest as exc:
+            reason = exc.message
+            if region is None and not cell.startswith("+"):
+                reason += "; or send country_code to read national numbers"
+            rejected.append(RejectedRow(row_number, reason))
+    return FileNumbers(tuple(numbers), tuple(rejected))
 
 
 def _normalised(numbers: Iterable[str]) -> list[str]:

@@ -324,14 +324,20 @@ class KnowledgeBases:
 
     def for_call(self, workspace_id: str, settings: VersionSettings) -> KnowledgeLookup | None:
         """The lookup a call of an assistant version makes, or None without attached KBs."""
-        kb_ids = tuple(
-            kb["knowledge_base_id"]
-            for kb in settings.knowledge_bases
-            if kb.get("knowledge_base_id")
-        )
-        if not kb_ids:
-            return None
-        return AttachedKnowledge(self.retriever, workspace_id, kb_ids)
+        return attached_knowledge(self.retriever, workspace_id, settings)
+
+
+def attached_knowledge(
+    retriever: Retriever, workspace_id: str, settings: VersionSettings
+) -> KnowledgeLookup | None:
+    """The lookup over the knowledge bases attached to ``settings``, or None without any.
+    (Free of :class:`KnowledgeBases` so ``callwright simulate`` needs only a retriever.)"""
+    kb_ids = tuple(
+        kb["knowledge_base_id"] for kb in settings.knowledge_bases if kb.get("knowledge_base_id")
+    )
+    if not kb_ids:
+        return None
+    return AttachedKnowledge(retriever, workspace_id, kb_ids)
 
 
 @dataclass(frozen=True, slots=True)

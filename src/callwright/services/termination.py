@@ -13,7 +13,7 @@ from callwright.db.models_campaigns import Campaign
 from callwright.db.repositories import calls as repo
 from callwright.db.unit_of_work import SessionFactory
 from callwright.domain.call import TERMINABLE, CallStatus, SubStatus
-from callwright.domain.campaign import CampaignStatus
+from callwright.domain.campaign import AWAITING_START, CampaignStatus
 from callwright.domain.errors import InvalidRequest
 from callwright.domain.phone import normalize_e164
 from callwright.jobs.port import JobRunner
@@ -73,7 +73,8 @@ async def terminate(
 
 
 async def _stop_campaign(session: AsyncSession, workspace_id: str, t: Terminate) -> bool:
-    """Terminating a whole campaign also ends it: its pacer stops, its status says so."""
+    """Terminating a whole campaign also ends it: its pacer stops, its status says so. One
+    not started yet is cancelled too (so it can no longer start, nor hold its list)."""
     if not t.campaign_id or t.mobile_numbers:
         return False
     now = datetime.now(UTC)
@@ -82,7 +83,9 @@ async def _stop_campaign(session: AsyncSession, workspace_id: str, t: Terminate)
         .where(
             Campaign.id == t.campaign_id,
             Campaign.workspace_id == workspace_id,
-            Campaign.status.in_([s.value for s in CampaignStatus if s.is_active]),
+            Campaign.status.in_(
+                [s.value for s in CampaignStatus if s.is_active] + [s.value for s in AWAITING_START]
+            ),
         )
         .values(status=CampaignStatus.CANCELLED, ended_at=now, updated_at=now)
     )

@@ -1,7 +1,7 @@
 """Browser calls: who may open one, the call row, and the conversation over a WebSocket.
 
 A browser call is a phone call without a phone network: the :class:`Dialer`'s engines,
-recorder, clock and bookkeeping run it; only the transport differs
+knowledge bases, recorder, clock and bookkeeping run it; only the transport differs
 (:class:`callwright.providers.telephony.web.WebSocketStream`). Its row has direction
 ``webcall`` (Ringg's ``call_type``), no numbers, and the assistant's active version.
 
@@ -252,7 +252,12 @@ class WebCalls:
         try:
             try:
                 engines = await d.engines.for_call(settings, voice)
-                config = session_config(call, settings, engines, recording_path=path)
+                knowledge = (
+                    d.knowledge.for_call(call.workspace_id, settings) if d.knowledge else None
+                )
+                config = session_config(
+                    call, settings, engines, recording_path=path, knowledge=knowledge
+                )
                 result = await CallSession(
                     config=config, stream=stream, clock=d.clock, observers=[_Captions(stream)]
                 ).run()

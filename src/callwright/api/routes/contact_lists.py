@@ -17,7 +17,7 @@ from callwright.api.schemas.campaigns import (
 )
 from callwright.api.schemas.common import ERRORS, Message
 from callwright.db.repositories import contacts as contacts_repo
-from callwright.domain.errors import NotFound
+from callwright.services import contact_lists as saved_lists
 from callwright.services.campaign_upload import CampaignForm
 
 router = APIRouter(tags=["Contact lists"], responses=ERRORS)
@@ -73,8 +73,6 @@ async def contact_lists(c: ContainerDep, workspace_id: WorkspaceId, page: PageDe
 
 @router.delete("/calling/contact/{list_id}", response_model=Message)
 async def delete_contact_list(c: ContainerDep, workspace_id: WorkspaceId, list_id: str) -> Any:
-    async with c.uow.begin() as session:
-        deleted = await contacts_repo.delete_list(session, workspace_id, list_id)
-    if not deleted:
-        raise NotFound("Contact list not found")
+    """409 while a campaign made from the list has not started: it reads the list then."""
+    await saved_lists.delete(c.uow, workspace_id, list_id)
     return Message(message="Bulk list deleted successfully!")

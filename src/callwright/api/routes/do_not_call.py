@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -13,9 +11,11 @@ from callwright.api.schemas.campaigns import (
     DncAdded,
     DncCheck,
     DncEntryOut,
+    DncImported,
     DncList,
     DncNumbers,
     Pagination,
+    RowErrorOut,
 )
 from callwright.api.schemas.common import ERRORS, Message, iso
 from callwright.domain.errors import InvalidRequest
@@ -42,7 +42,7 @@ async def add(c: ContainerDep, workspace_id: WorkspaceId, body: DncNumbers) -> A
     return DncAdded(added=await do_not_call.add(c.uow, workspace_id, body.numbers, body.reason))
 
 
-@router.post("/import", response_model=DncAdded, summary="Add numbers from a CSV or text file")
+@router.post("/import", response_model=DncImported, summary="Add numbers from a CSV or text file")
 async def bulk_import(
     c: ContainerDep,
     workspace_id: WorkspaceId,
@@ -50,7 +50,13 @@ async def bulk_import(
         UploadFile, File(description="one number per line, or a CSV whose first column holds them")
     ],
     reason: Annotated[str, Form(max_length=200)] = "",
+    country_code: Annotated[
+        str | None,
+        Form(max_length=8, description="reads national numbers, e.g. '+91' or 'IN'"),
+    ] = None,
 ) -> Any:
+    """Adds every readable number; rows that are not phone numbers come back in
+    ``invalid_rows``. A file with no readable number at all is a 400 and adds nothing."""
     data = await file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
         raise InvalidRequest(f"The file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB")
@@ -58,10 +64,14 @@ async def bulk_import(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidRequest("The file is not UTF-8 text") from exc
-    cells = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
-    if cells and not any(ch.isdigit() for ch in cells[0]):
-        cells = cells[1:]  # a header row
-    return DncAdded(added=await do_not_call.add(c.uow, workspace_id, cells, reason))
+    read = do_not_call.read_file(text, country_code=country_code or None)
+    if not read.numbers:
+        first = f": row {read.rejected[0].row_number}, {read.rejected[0].reason}"
+        raise InvalidRequest("The file holds no phone number" + (first if read.rejected else ""))
+    return DncImported(
+        added=await do_not_call.add(c.uow, workspace_id, read.numbers, reason),
+        invalid_rows=[RowErrorOut(row_number=r.row_number, reason=r.reason) for r in read.rejected],
+    )
 
 
 @router.post("/check", response_model=DncCheck, summary="Which of these numbers are listed")

@@ -206,6 +206,12 @@ class DncAdded(BaseModel):
     added: int
 
 
+class DncImported(DncAdded):
+    invalid_rows: list[RowErrorOut] = Field(
+        default_factory=list, description="rows not read as phone numbers (not added)"
+    )
+
+
 class DncEntryOut(BaseModel):
     number: str
     reason: str

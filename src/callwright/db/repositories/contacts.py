@@ -53,14 +53,16 @@ async def create_list(
     return row
 
 
-async def get_list(session: AsyncSession, workspace_id: str, list_id: str) -> ContactList | None:
-    return await session.scalar(
-        select(ContactList).where(
-            ContactList.id == list_id,
-            ContactList.workspace_id == workspace_id,
-            ContactList.deleted_at.is_(None),
-        )
+async def get_list(
+    session: AsyncSession, workspace_id: str, list_id: str, *, for_update: bool = False
+) -> ContactList | None:
+    """The live list; ``for_update`` locks its row until the transaction ends."""
+    query = select(ContactList).where(
+        ContactList.id == list_id,
+        ContactList.workspace_id == workspace_id,
+        ContactList.deleted_at.is_(None),
     )
+    return await session.scalar(query.with_for_update() if for_update else query)
 
 
 async def lists_page(
