@@ -172,7 +172,8 @@ async def container(
             ),
             embedders=embedders,
         )
-        registry.add_queue(QueueSpec(name=KB_QUEUE, worker_concurrency=1))
+        # An ingestion takes seconds: a slower poll costs it nothing and spares the database.
+        registry.add_queue(QueueSpec(name=KB_QUEUE, worker_concurrency=1, polling_interval_s=1.0))
         registry.add_handler(KB_INGEST_JOB, ingester.run)
         webhooks = WebhookDeliverer(
             uow=uow,
@@ -187,7 +188,9 @@ async def container(
             QueueSpec(
                 name=WEBHOOK_QUEUE,
                 partition_concurrency=settings.webhook_endpoint_concurrency,
-                polling_interval_s=0.05,  # the first attempt is meant to leave within ~100 ms
+                # Each poll of a partitioned queue is several queries (four when idle): at
+                # 0.05 s an idle server spent 15-20 % of a core polling, at 0.1 s 11.6 %.
+                polling_interval_s=0.1,
             )
         )
         registry.add_handler(WEBHOOK_JOB, webhooks.run)
