@@ -124,23 +124,39 @@ class Retriever:
         if not kb_ids or not query.strip():
             return Rankings([], [], [])
         embedder = await self._embedders.get()
-        async with self._uow() as session:
-            lexical = await kb_repo.lexical_search(
-                session, workspace_id, kb_ids, query_terms(query), limit=self._candidates
-            )
-            indexes: list[_DenseIndex] = []
-            if embedder is not None:
-                current = await kb_repo.revisions(session, workspace_id, kb_ids)
-                for kb_id, revision in current.items():
-                    index = self._indexes.get(kb_id)
-                    if index is None or index.revision != revision:
-                        rows = await kb_repo.vectors(session, workspace_id, kb_id, embedder.name)
-                        index = _build_index(revision, rows)
-                        self._indexes[kb_id] = index
-                    indexes.append(index)
+        # The query's embedding (most of a search's time) is computed while the database is
+        # searched; numpy leaves the GIL to the other thread while it multiplies.
+        embedding = (
+            asyncio.ensure_future(asyncio.to_thread(embedder.embed, [query]))
+            if embedder is not None
+            else None
+        )
+        try:
+            async with self._uow() as session:
+                lexical = await kb_repo.lexical_search(
+                    session, workspace_id, kb_ids, query_terms(query), limit=self._candidates
+                )
+                indexes: list[_DenseIndex] = []
+                if embedder is not None:
+                    current = await kb_repo.revisions(session, workspace_id, kb_ids)
+                    for kb_id, revision in current.items():
+                        index = self._indexes.get(kb_id)
+                        if index is None or index.revision != revision:
+                            rows = await kb_repo.vectors(
+                                session, workspace_id, kb_id, embedder.name
+                            )
+                            index = _build_index(revision, rows)
+                            self._indexes[kb_id] = index
+                        indexes.append(index)
+        except BaseException:
+            if embedding is not None:
+                embedding.cancel()
+            raise
         dense: list[int] = []
-        if embedder is not None and any(len(ix.ids) for ix in indexes):
-            dense = await asyncio.to_thread(_dense_rank, embedder, query, indexes, self._candidates)
+        if embedding is not None:
+            vector = (await embedding)[0]
+            if any(len(ix.ids) for ix in indexes):  # a big scan: off the calls' event loop
+                dense = await asyncio.to_thread(_dense_rank, vector, indexes, self._candidates)
         fused = [
             cid
             for cid, _ in reciprocal_rank_fusion(
@@ -163,9 +179,8 @@ def _build_index(revision: int, rows: list[tuple[int, bytes]]) -> _DenseIndex:
 
 
 def _dense_rank(
-    embedder: Embedder, query: str, indexes: list[_DenseIndex], limit: int
+    vector: npt.NDArray[np.float32], indexes: list[_DenseIndex], limit: int
 ) -> list[int]:
-    vector = embedder.embed([query])[0]
     ids: list[npt.NDArray[np.int64]] = []
     sims: list[npt.NDArray[np.float32]] = []
     for index in indexes:
