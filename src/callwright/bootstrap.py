@@ -172,8 +172,7 @@ async def container(
             ),
             embedders=embedders,
         )
-        # An ingestion takes seconds: a slower poll costs it nothing and spares the database.
-        registry.add_queue(QueueSpec(name=KB_QUEUE, worker_concurrency=1, polling_interval_s=1.0))
+        registry.add_queue(QueueSpec(name=KB_QUEUE, worker_concurrency=1))
         registry.add_handler(KB_INGEST_JOB, ingester.run)
         webhooks = WebhookDeliverer(
             uow=uow,

@@ -25,6 +25,7 @@ import functools
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -360,9 +361,20 @@ def _sqlite_connection(path: str) -> sqlite3.Connection:
 
 def _join_queue_workers(*, timeout_s: float) -> None:
     """Wait for DBOS's queue worker threads (named ``queue-worker-*``) to exit."""
+    deadline = time.monotonic() + timeout_s
     for thread in threading.enumerate():
-        if thread.name.startswith("queue-worker-"):
-            thread.join(timeout=timeout_s)
+        if not thread.name.startswith("queue-worker-"):
+            continue
+        while True:
+            try:
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+                break
+            except RuntimeError:
+                # Listed while DBOS is still starting it (join refuses until it has begun):
+                # it sees the stop event as soon as it runs.
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.01)
 
 
 async def _cancel_all(tasks: set[asyncio.Task[Any]]) -> None:
