@@ -187,6 +187,8 @@ async def test_do_not_call_import_reads_files_and_reports_rows_it_cannot(tenant:
     for bad, form in [
         (b"\xff\xfe\x00n\x00o", {}),  # not UTF-8
         (b"Phone\r\nnot a number\r\n\r\n", {}),  # a header and no number
+        (b"", {}),  # empty
+        (b"Phone\r\n", {}),  # a header only
         (b"+14155550101\r\n", {"country_code": "+999"}),  # no such country
         (b"+14155550101\r\n" * 200_000, {}),  # over 2 MB
     ]:

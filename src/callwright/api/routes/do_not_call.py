@@ -66,8 +66,8 @@ async def bulk_import(
         raise InvalidRequest("The file is not UTF-8 text") from exc
     read = do_not_call.read_file(text, country_code=country_code or None)
     if not read.numbers:
-        first = f": row {read.rejected[0].row_number}, {read.rejected[0].reason}"
-        raise InvalidRequest("The file holds no phone number" + (first if read.rejected else ""))
+        why = "".join(f": row {r.row_number}, {r.reason}" for r in read.rejected[:1])
+        raise InvalidRequest("The file holds no phone number" + why)
     return DncImported(
         added=await do_not_call.add(c.uow, workspace_id, read.numbers, reason),
         invalid_rows=[RowErrorOut(row_number=r.row_number, reason=r.reason) for r in read.rejected],
