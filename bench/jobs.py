@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from callwright.jobs import JobContext, JobRegistry, JobSpec, QueueSpec
-from callwright.jobs.dbos_runner import DbosJobRunner, DbosJobsConfig
+from callwright.jobs.dbos_runner import DbosJobRunner
+from callwright.jobs.dbos_system import DbosJobsConfig
 
 PG_ADMIN = os.environ.get("CALLWRIGHT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -292,11 +292,8 @@ def _job_runner(
         from callwright.jobs.memory import MemoryJobRunner
 
         return MemoryJobRunner(registry=registry)
-    from callwright.jobs.dbos_runner import (
-        DbosJobsConfig,
-        build_dbos_runner,
-        system_database_url_for,
-    )
+    from callwright.jobs.dbos_runner import build_dbos_runner
+    from callwright.jobs.dbos_system import DbosJobsConfig, system_database_url_for
 
     url = system_database_url_for(
         app_database_url=settings.database_url, data_dir=settings.data_dir

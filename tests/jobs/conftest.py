@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from jobs_testkit import make_config
 
-from callwright.jobs.dbos_runner import DbosJobsConfig
+from callwright.jobs.dbos_system import DbosJobsConfig
 
 PG_ADMIN = os.environ.get("CALLWRIGHT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -28,7 +28,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from callwright.jobs import JobContext, JobRegistry, JobSpec, JobStatus, QueueSpec
-from callwright.jobs.dbos_runner import DbosJobRunner, DbosJobsConfig
+from callwright.jobs.dbos_runner import DbosJobRunner
+from callwright.jobs.dbos_system import DbosJobsConfig
 
 
 class Ledger:

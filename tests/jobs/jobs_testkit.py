@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from callwright.jobs.dbos_runner import DbosJobsConfig
+from callwright.jobs.dbos_system import DbosJobsConfig
 from callwright.jobs.port import JobRunner, JobStatus
 
 

@@ -16,7 +16,8 @@ import pytest
 from jobs_testkit import soon, wait_status
 
 from callwright.jobs import JobContext, JobError, JobRegistry, JobSpec, JobStatus
-from callwright.jobs.dbos_runner import DbosJobRunner, DbosJobsConfig, system_database_url_for
+from callwright.jobs.dbos_runner import DbosJobRunner
+from callwright.jobs.dbos_system import DbosJobsConfig, system_database_url_for
 from callwright.jobs.supervisor import ExecutorHeartbeats, RecoverySupervisor
 
 

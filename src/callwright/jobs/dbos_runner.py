@@ -23,24 +23,26 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import dbos._dbos as dbos_internal
-from dbos import DBOS, DBOSClient, DBOSConfig, EnqueueOptions
+from dbos import DBOS, DBOSConfig, EnqueueOptions
 from dbos._error import DBOSException
-from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from callwright.jobs.dbos_context import DbosJobContext
+from callwright.jobs.dbos_system import (
+    DbosJobsConfig,
+    prepare_system_database,
+    sqlite_connection,
+    sqlite_file,
+)
 from callwright.jobs.port import Handler, JobError, JobSpec, JobStatus
 from callwright.jobs.registry import JobRegistry
 from callwright.jobs.supervisor import ExecutorHeartbeats, RecoverySupervisor
@@ -61,36 +63,6 @@ _STATUS = {
     "MAX_RECOVERY_ATTEMPTS_EXCEEDED": JobStatus.FAILED,
     "CANCELLED": JobStatus.CANCELLED,
 }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DbosJobsConfig:
-    """How to run DBOS. ``system_database_url``: ``sqlite:///path/jobs.sqlite`` or
-    ``postgresql://user@host/db`` (the database must be reachable; DBOS creates its
-    ``dbos`` schema). ``application_version`` must be equal on every process sharing the
-    system database (DBOS only recovers and dequeues work of its own version): bump it
-    when a handler's sequence of steps changes incompatibly."""
-
-    system_database_url: str
-    executor_id: str = "local"
-    app_name: str = "callwright"
-    system_schema: str = "dbos"  # PostgreSQL schema for DBOS's tables and our heartbeats
-    application_version: str = "callwright-1"
-    heartbeat_interval_s: float = 10.0
-    executor_silence_s: float = 60.0
-    log_level: str = "WARNING"
-    # Queues this process dequeues from; None = all, () = enqueue-only (e.g. API nodes).
-    listen_queues: tuple[str, ...] | None = None
-
-
-def system_database_url_for(*, app_database_url: str, data_dir: Path) -> str:
-    """The DBOS system database for an app database URL: the same PostgreSQL database
-    (DBOS keeps to its own schema), or a separate SQLite file beside the app's (two files,
-    so the job engine's writes do not queue behind the app's on one SQLite lock)."""
-    url = app_database_url.strip()
-    if url.startswith(("postgresql", "postgres://")):
-        return "postgresql://" + url.split("://", 1)[1]
-    return f"sqlite:///{(data_dir / 'jobs.sqlite').resolve()}"
 
 
 def _register_workflow(registry: JobRegistry, home: asyncio.AbstractEventLoop) -> None:
@@ -168,15 +140,15 @@ class DbosJobRunner:
             "log_level": cfg.log_level,
             "dbos_system_schema": cfg.system_schema,
         }
-        sqlite_path = _sqlite_path(cfg.system_database_url)
+        sqlite_path = sqlite_file(cfg.system_database_url)
         if sqlite_path is not None:
             dbos_config["db_engine_kwargs"] = {
-                "creator": functools.partial(_sqlite_connection, sqlite_path)
+                "creator": functools.partial(sqlite_connection, sqlite_path)
             }
         try:
             # Migrate and declare the queues before launch, so DBOS's queue manager finds
             # them on its first pass (a queue declared after launch waits ~1 s for it).
-            await asyncio.to_thread(_prepare_system_database, cfg, self._registry)
+            await asyncio.to_thread(prepare_system_database, cfg, self._registry)
             DBOS(config=dbos_config)
             self._owns_dbos = True
             if cfg.listen_queues is not None:
@@ -306,57 +278,6 @@ class DbosJobRunner:
         loop = asyncio.get_running_loop()
         # DBOS's pool is shut down now; give the loop a working default executor back.
         loop.set_default_executor(self._loop_executor or ThreadPoolExecutor())
-
-
-def _prepare_system_database(cfg: DbosJobsConfig, registry: JobRegistry) -> None:
-    """Create/migrate DBOS's schema and upsert our queues' caps (blocking)."""
-    DBOS.migrate(cfg.system_database_url, schema=cfg.system_schema)
-    sqlite_path = _sqlite_path(cfg.system_database_url)
-    if sqlite_path is not None:
-        # DBOS leaves SQLite in rollback-journal mode, several fsyncs per commit, and every
-        # step of every job commits. WAL is a property of the file: set once, before launch.
-        conn = sqlite3.connect(sqlite_path, timeout=30)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-        finally:
-            conn.close()
-    client = DBOSClient(
-        system_database_url=cfg.system_database_url,
-        dbos_system_schema=cfg.system_schema,
-        application_name=cfg.app_name,
-    )
-    try:
-        for q in registry.queues.values():
-            client.register_queue(
-                q.name,
-                global_concurrency=q.concurrency,
-                worker_concurrency=q.worker_concurrency,
-                partition_concurrency=q.partition_concurrency,
-                partition_limiter=(
-                    {"limit": q.partition_rate.limit, "period": q.partition_rate.period_s}
-                    if q.partition_rate
-                    else None
-                ),
-                limiter={"limit": q.rate.limit, "period": q.rate.period_s} if q.rate else None,
-                polling_interval_sec=q.polling_interval_s,
-                on_conflict="always_update",
-            )
-    finally:
-        client.destroy()
-
-
-def _sqlite_path(system_database_url: str) -> str | None:
-    url = make_url(system_database_url)
-    return url.database if url.get_backend_name() == "sqlite" and url.database else None
-
-
-def _sqlite_connection(path: str) -> sqlite3.Connection:
-    """A connection for DBOS's SQLite system database (DBOS adds its own settings on top).
-    ``synchronous=NORMAL`` under WAL: a commit survives the process being killed, as the
-    app database's do (a power cut may lose the last ones; re-running a step is safe)."""
-    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    return conn
 
 
 def _join_queue_workers(*, timeout_s: float) -> None:
