@@ -1,6 +1,6 @@
 """Analytics endpoints over a big call table, over real HTTP.
 
-Starts a server (as `callwright serve` does), creates five agents through the API, stops it,
+Starts `callwright serve`, creates five agents through the API, stops it,
 then seeds N calls (default 1,000,000) straight into the database, spread evenly over the last
 90 days, in one workspace: the worst case, every call is the caller's. Calls older than two days
 are finished: 60 % completed (10 % of them voicemail; log-normal durations, median ~55 s), 25 %
@@ -71,21 +71,6 @@ COLUMNS = (
     "due_at", "call_duration", "call_cost", "voicemail_detected", "bulk_list_id",
     "platform_analysis_status", "platform_analysis",
 )  # fmt: skip
-# The server runs the app as `callwright serve` does; it mounts the analytics router itself
-# when api/app.py does not (yet).
-SERVER = """
-import asyncio, sys, uvicorn
-from callwright.api.app import PREFIX, create_app
-from callwright.api.routes.analytics import router
-from callwright.cli import first_start
-from callwright.settings import Settings
-settings = Settings()
-asyncio.run(first_start(settings))
-app = create_app(settings, migrate=False)
-if not any(getattr(r, "path", "").startswith(PREFIX + "/analytics") for r in app.routes):
-    app.include_router(router, prefix=PREFIX)
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-"""
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -260,7 +245,7 @@ async def start_server(
     client: httpx.AsyncClient, env: dict[str, str], port: int
 ) -> asyncio.subprocess.Process:
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SERVER, str(port), env=env,
+        sys.executable, "-m", "callwright.cli", "serve", "--port", str(port), env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     for _ in range(300):
