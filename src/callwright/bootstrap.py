@@ -75,6 +75,7 @@ class Container:
     jobs: JobRunner
     telephony: TelephonyDirectory
     dispatcher: Dispatcher
+    pacer: Pacer
     webhooks: WebhookDeliverer
     webhook_relay: WebhookRelay
     web_calls: WebCalls  # browser calls (dashboard and widget), run by the dialer's parts
@@ -206,6 +207,26 @@ async def container(
             retriever=Retriever(uow=uow, embedders=embedders),
             url_policy=url_policy,
         )
+        pacer = Pacer(
+            uow=uow,
+            enqueue=jobs.enqueue,
+            backlog=settings.dispatch_backlog,
+            workspace_default_cap=settings.workspace_max_concurrent_calls,
+        )
+        dispatcher = Dispatcher(
+            uow=uow,
+            enqueue=jobs.enqueue,
+            backlog=settings.dispatch_backlog,
+            workspace_default_cap=settings.workspace_max_concurrent_calls,
+            stale_after_s=settings.stale_dispatch_s,
+        )
+
+        def line_freed(campaign_id: str | None) -> None:
+            if campaign_id is None:
+                dispatcher.wake()
+            else:
+                pacer.line_freed(campaign_id)
+
         dialer = Dialer(
             uow=uow,
             engines=engines,
@@ -217,30 +238,18 @@ async def container(
             events=events,
             clock=await stack.enter_async_context(MediaClock.running()),
             knowledge=knowledge,
+            line_freed=line_freed,
         )
         analyst = Analyst(uow=uow, engines=engines, events=events)
         inbound = InboundCalls(
             dialer=dialer, workspace_default_cap=settings.workspace_max_concurrent_calls
         )
         twilio.inbound = TwilioInbound(uow=uow, calls=inbound)
-        pacer = Pacer(
-            uow=uow,
-            enqueue=jobs.enqueue,
-            backlog=settings.dispatch_backlog,
-            workspace_default_cap=settings.workspace_max_concurrent_calls,
-        )
         await stack.enter_async_context(jobs)
         if settings.sip_inbound:
             await inbound.listen(telephony)  # each live SIP account's user agent answers
         await requeue_unfinished(uow, jobs.enqueue)
         await requeue_knowledge(uow, jobs.enqueue)
-        dispatcher = Dispatcher(
-            uow=uow,
-            enqueue=jobs.enqueue,
-            backlog=settings.dispatch_backlog,
-            workspace_default_cap=settings.workspace_max_concurrent_calls,
-            stale_after_s=settings.stale_dispatch_s,
-        )
         dispatching = asyncio.create_task(dispatcher.run(), name="call-dispatcher")
         stack.push_async_callback(_cancel, dispatching)
         relaying = asyncio.create_task(relay.run(), name="webhook-relay")
@@ -260,6 +269,7 @@ async def container(
             jobs=jobs,
             telephony=telephony,
             dispatcher=dispatcher,
+            pacer=pacer,
             webhooks=webhooks,
             webhook_relay=relay,
             web_calls=WebCalls(dialer=dialer),

@@ -98,6 +98,26 @@ async def test_dials_keep_to_the_accounts_calls_per_second(
     assert records[-1].dialed_at_mono - records[0].dialed_at_mono >= 4.0
 
 
+async def test_a_line_that_frees_up_is_refilled_at_once(tenant: Tenant, platform: Platform) -> None:
+    """The pacer looks for the next contact when a call ends, not at its next tick."""
+    platform.app.state.container.pacer.busy_interval_s = 60.0  # ticks alone would take minutes
+    agent_id, number = await agent_and_number(tenant)
+    account = (await tenant.client.get("/telephony/accounts")).json()["telephony_accounts"][0]
+    await tenant.client.put(
+        f"/telephony/accounts/{account['id']}/limits", json={"max_concurrent_calls": 1}
+    )
+    contacts = numbers(3)
+    campaign_id = (await save(tenant, agent_id, csv_of(contacts))).json()["list_id"]
+    await tenant.client.post(
+        "/campaign/start",
+        json={"agent_id": agent_id, "list_id": campaign_id, "from_numbers": [number["id"]]},
+    )
+    await wait_campaign(tenant, campaign_id, "completed", timeout_s=30)
+    records = platform.network.records()
+    assert sorted(r.to_number for r in records) == sorted(contacts)
+    assert max_concurrent_calls(records) == 1
+
+
 async def test_pause_resume_and_terminate(tenant: Tenant, platform: Platform) -> None:
     agent_id, number = await agent_and_number(tenant)
     r = await save(tenant, agent_id, csv_of(numbers(30)))

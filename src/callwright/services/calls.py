@@ -41,9 +41,16 @@ CALL_JOB = "call"
 CALL_QUEUE = "calls"
 
 
-def call_job(call_id: str, workspace_id: str, *, attempt: int, dispatch: int) -> JobSpec:
+def call_job(
+    call_id: str,
+    workspace_id: str,
+    *,
+    attempt: int,
+    dispatch: int,
+    campaign_id: str | None = None,
+) -> JobSpec:
     """The durable job that dials a call (attempt 0 is the first dial, then retries) once the
-    dispatcher handed it over for the ``dispatch``-th time."""
+    dispatcher (or ``campaign_id``'s pacer) handed it over for the ``dispatch``-th time."""
     return JobSpec(
         kind=CALL_JOB,
         key=f"call:{call_id}:{dispatch}",
@@ -52,6 +59,7 @@ def call_job(call_id: str, workspace_id: str, *, attempt: int, dispatch: int) ->
             "workspace_id": workspace_id,
             "attempt": attempt,
             "dispatch": dispatch,
+            "campaign_id": campaign_id,
         },
         queue=CALL_QUEUE,
     )

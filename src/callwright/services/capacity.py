@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callwright.db.models import Call, TelephonyAccount, Workspace
 from callwright.db.models_campaigns import Campaign
 from callwright.domain.call import TERMINABLE, CallStatus
+from callwright.jobs.port import JobSpec
+from callwright.services.calls import call_job
 
 LIVE = (*TERMINABLE, CallStatus.ONGOING)
 _CLAIM_LOCK = 0x63_77_63_6C  # "cwcl": one key for every claim of the platform
@@ -35,6 +37,17 @@ class Claimed:
     workspace_id: str
     attempt: int
     dispatch: int
+    campaign_id: str | None
+
+    def job(self) -> JobSpec:
+        """The job that dials this call."""
+        return call_job(
+            self.call_id,
+            self.workspace_id,
+            attempt=self.attempt,
+            dispatch=self.dispatch,
+            campaign_id=self.campaign_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +110,15 @@ async def claim_due(
             update(Call)
             .where(Call.id.in_(chosen), Call.dispatched_at.is_(None), Call.status.in_(TERMINABLE))
             .values(dispatched_at=now, dispatches=Call.dispatches + 1)
-            .returning(Call.id, Call.workspace_id, Call.retry_count, Call.dispatches),
+            .returning(
+                Call.id, Call.workspace_id, Call.retry_count, Call.dispatches, Call.bulk_list_id
+            ),
             execution_options={"synchronize_session": False},
         )
     ).all()
-    return [Claimed(r.id, r.workspace_id, r.retry_count, r.dispatches) for r in rows]
+    return [
+        Claimed(r.id, r.workspace_id, r.retry_count, r.dispatches, r.bulk_list_id) for r in rows
+    ]
 
 
 def _live() -> ColumnElement[bool]:

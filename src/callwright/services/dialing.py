@@ -76,6 +76,9 @@ class Dialer:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     events: CallEvents | None = None  # webhook events, committed with each outcome
     knowledge: KnowledgeBases | None = None  # grounds replies in attached knowledge bases
+    # Told when an attempt ended and its line is free: the call's campaign id, or None for an
+    # individual call. Whoever hands calls over may look for the next one at once.
+    line_freed: Callable[[str | None], None] | None = None
 
     async def run(self, ctx: JobContext, payload: Mapping[str, Any]) -> None:
         """The ``call`` job handler."""
@@ -87,6 +90,8 @@ class Dialer:
         if not claimed:
             return  # terminated, or already handled
         follow_up = await ctx.step("attempt", lambda: self._attempt(workspace_id, call_id, attempt))
+        if self.line_freed is not None:
+            self.line_freed(payload.get("campaign_id"))
         if follow_up is not None:
             # Enqueued from the job body, not from a step: the engine records it as a child
             # job (DBOS refuses to start work inside a step), and keys make repeats harmless.

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from callwright.db.unit_of_work import SessionFactory
-from callwright.services.calls import call_job
 from callwright.services.capacity import Scope, claim_due
 from callwright.services.dialing import Enqueue
 from callwright.services.recovery import requeue_stale_dispatches
@@ -85,9 +84,7 @@ class Dispatcher:
                 workspace_default_cap=self._workspace_default_cap,
             )
         for c in claimed:
-            await self._enqueue(
-                call_job(c.call_id, c.workspace_id, attempt=c.attempt, dispatch=c.dispatch)
-            )
+            await self._enqueue(c.job())
         return len(claimed)
 
     async def requeue_stale_once(self) -> int:

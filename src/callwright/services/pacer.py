@@ -4,7 +4,8 @@ Each tick reads the campaign (a status column is all that pause, resume and term
 change), starts it at its start time, ends it at its end time or when every contact is
 done, and claims the calls that are due and fit under the caps. The claimed calls are
 enqueued as ``call`` jobs; the dial workers do the rest. Long waits (window, retry delays)
-live in the calls' ``due_at``, never in a capped queue.
+live in the calls' ``due_at``, never in a capped queue. While calls are in flight the pacer
+ticks every ``busy_interval_s``, and at once when one of them ends in its own process.
 
 All state is in the app database, so a tick may run again after a crash without harm. To
 keep the job's own history short, the pacer hands over to a fresh run of itself (the next
@@ -13,6 +14,8 @@ keep the job's own history short, the pacer hands over to a fresh run of itself 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +31,6 @@ from callwright.db.unit_of_work import SessionFactory
 from callwright.domain.call import TERMINABLE, CallStatus, SubStatus
 from callwright.domain.campaign import CampaignStatus
 from callwright.jobs.port import JobContext, JobSpec
-from callwright.services.calls import call_job
 from callwright.services.capacity import LIVE, Claimed, Scope, claim_due
 from callwright.services.dialing import Enqueue
 from callwright.services.events import record_call_completed
@@ -54,6 +56,7 @@ class Tick:
     claimed: tuple[Claimed, ...] = ()
     finished: bool = False
     sleep_s: float = 0.0
+    lines_busy: bool = False  # calls in flight or waiting for a slot: a freed line matters
 
 
 @dataclass
@@ -66,20 +69,38 @@ class Pacer:
     idle_interval_s: float = 5.0  # nothing due: still wake up for a pause, resume or terminate
     ticks_per_run: int = 300
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _freed: dict[str, asyncio.Event] = field(default_factory=dict, init=False, repr=False)
+
+    def line_freed(self, campaign_id: str) -> None:
+        """A call of this campaign ended in this process: its pacer, if it runs here, looks
+        for the next due call now instead of at its next tick (a line refills ~0.25 s sooner)."""
+        if (event := self._freed.get(campaign_id)) is not None:
+            event.set()
 
     async def run(self, ctx: JobContext, payload: Mapping[str, Any]) -> None:
         """The ``campaign_pacer`` job handler."""
         campaign_id, workspace_id = str(payload["campaign_id"]), str(payload["workspace_id"])
         generation = int(payload["generation"])
-        for n in range(self.ticks_per_run):
-            tick = await ctx.step(f"tick-{n}", lambda: self.tick(workspace_id, campaign_id))
-            for c in tick.claimed:  # enqueued from the job body: recorded as child jobs
-                await self.enqueue(
-                    call_job(c.call_id, c.workspace_id, attempt=c.attempt, dispatch=c.dispatch)
-                )
-            if tick.finished:
-                return
-            await ctx.wait_signal("wake", timeout_s=tick.sleep_s)
+        freed = self._freed[campaign_id] = asyncio.Event()
+        try:
+            for n in range(self.ticks_per_run):
+                freed.clear()
+                tick = await ctx.step(f"tick-{n}", lambda: self.tick(workspace_id, campaign_id))
+                for c in tick.claimed:  # enqueued from the job body: recorded as child jobs
+                    await self.enqueue(c.job())
+                if tick.finished:
+                    return
+                if tick.lines_busy:
+                    # Not a durable wait: nothing to replay, and a pause or terminate is
+                    # seen at the next tick anyway.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(tick.sleep_s):
+                            await freed.wait()
+                else:  # paused or idle: a resume signals the job
+                    await ctx.wait_signal("wake", timeout_s=tick.sleep_s)
+        finally:
+            if self._freed.get(campaign_id) is freed:
+                del self._freed[campaign_id]
         await ctx.step("hand-over", lambda: self._next_generation(campaign_id, generation))
         await self.enqueue(pacer_job(campaign_id, workspace_id, generation + 1))
 
@@ -126,10 +147,8 @@ class Pacer:
             )
         if claimed or next_due is None or next_due <= now:
             # Calls are in flight or waiting for a slot: one may free up any moment.
-            sleep_s = self.busy_interval_s
-        else:
-            sleep_s = min((next_due - now).total_seconds(), self.idle_interval_s)
-        return Tick(claimed=tuple(claimed), sleep_s=sleep_s)
+            return Tick(claimed=tuple(claimed), sleep_s=self.busy_interval_s, lines_busy=True)
+        return Tick(sleep_s=min((next_due - now).total_seconds(), self.idle_interval_s))
 
     async def _next_generation(self, campaign_id: str, generation: int) -> None:
         async with self.uow.begin() as session:

@@ -51,13 +51,21 @@ async def requeue_stale_dispatches(
     """Enqueue (again) the jobs of calls handed over before ``dispatched_before`` (None: all)
     that no job has claimed yet; returns how many. A call whose job merely waits in its queue
     is untouched: the job key is the same."""
-    query = select(Call.id, Call.workspace_id, Call.retry_count, Call.dispatches).where(
-        Call.status.in_(TERMINABLE), Call.dispatched_at.is_not(None)
-    )
+    query = select(
+        Call.id, Call.workspace_id, Call.retry_count, Call.dispatches, Call.bulk_list_id
+    ).where(Call.status.in_(TERMINABLE), Call.dispatched_at.is_not(None))
     if dispatched_before is not None:
         query = query.where(Call.dispatched_at < dispatched_before)
     async with uow() as session:
         rows = (await session.execute(query)).all()
     for r in rows:
-        await enqueue(call_job(r.id, r.workspace_id, attempt=r.retry_count, dispatch=r.dispatches))
+        await enqueue(
+            call_job(
+                r.id,
+                r.workspace_id,
+                attempt=r.retry_count,
+                dispatch=r.dispatches,
+                campaign_id=r.bulk_list_id,
+            )
+        )
     return len(rows)
