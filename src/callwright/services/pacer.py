@@ -19,7 +19,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -56,7 +56,8 @@ class Tick:
     claimed: tuple[Claimed, ...] = ()
     finished: bool = False
     sleep_s: float = 0.0
-    lines_busy: bool = False  # calls in flight or waiting for a slot: a freed line matters
+    # Calls in flight or waiting for a slot: look again when a line frees, or at this time.
+    busy_until: datetime | None = None
 
 
 @dataclass
@@ -90,11 +91,13 @@ class Pacer:
                     await self.enqueue(c.job())
                 if tick.finished:
                     return
-                if tick.lines_busy:
-                    # Not a durable wait: nothing to replay, and a pause or terminate is
-                    # seen at the next tick anyway.
+                if tick.busy_until is not None:
+                    # Not a durable wait (a pause or terminate is seen at the next tick
+                    # anyway), so it ends at a recorded time: a re-run after a crash replays
+                    # the ticks it passed without waiting for them again.
+                    left_s = (tick.busy_until - self.now()).total_seconds()
                     with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(tick.sleep_s):
+                        async with asyncio.timeout(max(0.0, left_s)):
                             await freed.wait()
                 else:  # paused or idle: a resume signals the job
                     await ctx.wait_signal("wake", timeout_s=tick.sleep_s)
@@ -147,7 +150,8 @@ class Pacer:
             )
         if claimed or next_due is None or next_due <= now:
             # Calls are in flight or waiting for a slot: one may free up any moment.
-            return Tick(claimed=tuple(claimed), sleep_s=self.busy_interval_s, lines_busy=True)
+            until = now + timedelta(seconds=self.busy_interval_s)
+            return Tick(claimed=tuple(claimed), busy_until=until)
         return Tick(sleep_s=min((next_due - now).total_seconds(), self.idle_interval_s))
 
     async def _next_generation(self, campaign_id: str, generation: int) -> None:
