@@ -110,7 +110,9 @@ class Pacer:
     async def tick(self, workspace_id: str, campaign_id: str) -> Tick:
         now = self.now()
         async with self.uow.begin() as session:
-            campaign = await session.get(Campaign, campaign_id)
+            # Locked: the status this tick moves on (scheduled -> running, -> completed) must
+            # not overwrite a pause or terminate committed since it was read.
+            campaign = await session.get(Campaign, campaign_id, with_for_update=True)
             if campaign is None or campaign.workspace_id != workspace_id:
                 return Tick(finished=True)
             status = CampaignStatus(campaign.status)
