@@ -9,7 +9,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -111,7 +111,21 @@ async def database(settings: Settings, *, migrate: bool = True) -> AsyncIterator
             await upgrade(engine)
         yield engine
     finally:
+        await _settled(engine)
         await engine.dispose()
+
+
+async def _settled(engine: AsyncEngine, timeout_s: float = 2.0) -> None:
+    """Give transactions that are still rolling back (SQLAlchemy shields them from a cancel)
+    time to return their connections: disposal leaves checked-out connections open, and one
+    left inside a SQLite write transaction holds the database's write lock until the process
+    ends."""
+    pool: Any = engine.pool
+    for _ in range(int(timeout_s / 0.02)):
+        if not pool.checkedout():
+            return
+        await asyncio.sleep(0.02)
+    log.warning("%d database connections still in use at shutdown", pool.checkedout())
 
 
 @asynccontextmanager
