@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+import os
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -13,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_testkit import soon, wait_status
+from jobs_testkit import make_config, soon, wait_status
 
 from callwright.jobs import JobContext, JobError, JobRegistry, JobSpec, JobStatus
 from callwright.jobs.dbos_runner import DbosJobRunner
@@ -174,3 +177,61 @@ def test_a_job_dequeued_while_its_loop_is_stopped_runs_on_that_loop(
     finally:
         loop.close()
     assert ran_on == [loop]
+
+
+@pytest.mark.postgres
+async def test_jobs_run_on_after_the_system_database_dropped_every_connection(
+    pg_jobs_url: str,
+) -> None:
+    """The runner does not ping each pooled connection before use: a connection the server
+    closed fails its first use, and DBOS must retry that on a new one."""
+    config = make_config(pg_jobs_url)
+    done: list[str] = []
+
+    async def handle(ctx: JobContext, payload: Mapping[str, Any]) -> None:
+        async def record() -> None:
+            done.append(ctx.key)
+
+        await ctx.step("record", record)
+
+    registry = JobRegistry()
+    registry.add_handler("one-step", handle)
+    warnings = _Records()
+    logging.getLogger("dbos").addHandler(warnings)  # DBOS's logger does not propagate
+    async with DbosJobRunner(config=config, registry=registry) as runner:
+        await runner.enqueue(JobSpec(kind="one-step", key="before"))
+        await wait_status(runner, "before", {JobStatus.SUCCEEDED})
+        database = pg_jobs_url.rsplit("/", 1)[1]
+        dropped = await asyncio.to_thread(
+            _psql_value,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            f" WHERE datname = '{database}' AND pid <> pg_backend_pid()",
+        )
+        assert int(dropped) > 0
+        await runner.enqueue(JobSpec(kind="one-step", key="after"))
+        await wait_status(runner, "after", {JobStatus.SUCCEEDED}, timeout_s=30)
+    logging.getLogger("dbos").removeHandler(warnings)
+    assert done == ["before", "after"]
+    # The dropped connections were met, and retried: not a pool that happened to be empty.
+    assert any("Database connection failed" in m for m in warnings.messages), warnings.messages
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _psql_value(sql: str) -> str:
+    admin = os.environ.get("CALLWRIGHT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+    out = subprocess.run(
+        ["psql", admin, "-qtA", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return out.stdout.strip()

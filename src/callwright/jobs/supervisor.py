@@ -61,7 +61,11 @@ class ExecutorHeartbeats:
         sqlite = url.startswith("sqlite")
         # SQLite: wait for DBOS's writers rather than fail with "database is locked".
         connect_args = {"timeout": 30} if sqlite else {}
-        self._engine = sa.create_engine(url, pool_size=1, connect_args=connect_args)
+        # Pinged before use (one round trip per beat): a connection the server dropped would
+        # otherwise cost a missed heartbeat.
+        self._engine = sa.create_engine(
+            url, pool_size=1, pool_pre_ping=True, connect_args=connect_args
+        )
         self._dialect = self._engine.dialect.name
         self._table = executors_table(None if sqlite else schema)
 
