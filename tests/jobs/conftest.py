@@ -4,39 +4,27 @@ application version)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jobs_testkit import make_config
+from jobs_testkit import PG_ADMIN, make_config, psql
 
 from callwright.jobs.dbos_system import DbosJobsConfig
-
-PG_ADMIN = os.environ.get("CALLWRIGHT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _psql(sql: str) -> None:
-    subprocess.run(
-        ["psql", PG_ADMIN, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
 
 
 @pytest.fixture(scope="session")
 def pg_jobs_url() -> Iterator[str]:
     name = f"callwright_jobs_{uuid.uuid4().hex[:10]}"
     try:
-        _psql(f"CREATE DATABASE {name}")
+        psql(f"CREATE DATABASE {name}")
     except (OSError, subprocess.SubprocessError) as e:
         pytest.skip(f"PostgreSQL not available: {e}")
     base = PG_ADMIN.rsplit("/", 1)[0]
     yield f"{base}/{name}"
-    _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

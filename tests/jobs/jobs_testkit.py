@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from callwright.jobs.dbos_system import DbosJobsConfig
 from callwright.jobs.port import JobRunner, JobStatus
+
+PG_ADMIN = os.environ.get("CALLWRIGHT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def psql(sql: str) -> str:
+    """Run one statement as the PostgreSQL admin; its output, unaligned, without headers."""
+    out = subprocess.run(
+        ["psql", PG_ADMIN, "-qtA", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return out.stdout.strip()
 
 
 def soon(seconds: float) -> datetime:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import os
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -16,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobs_testkit import make_config, soon, wait_status
+from jobs_testkit import make_config, psql, soon, wait_status
 
 from callwright.jobs import JobContext, JobError, JobRegistry, JobSpec, JobStatus
 from callwright.jobs.dbos_runner import DbosJobRunner
@@ -198,19 +196,21 @@ async def test_jobs_run_on_after_the_system_database_dropped_every_connection(
     registry.add_handler("one-step", handle)
     warnings = _Records()
     logging.getLogger("dbos").addHandler(warnings)  # DBOS's logger does not propagate
-    async with DbosJobRunner(config=config, registry=registry) as runner:
-        await runner.enqueue(JobSpec(kind="one-step", key="before"))
-        await wait_status(runner, "before", {JobStatus.SUCCEEDED})
-        database = pg_jobs_url.rsplit("/", 1)[1]
-        dropped = await asyncio.to_thread(
-            _psql_value,
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            f" WHERE datname = '{database}' AND pid <> pg_backend_pid()",
-        )
-        assert int(dropped) > 0
-        await runner.enqueue(JobSpec(kind="one-step", key="after"))
-        await wait_status(runner, "after", {JobStatus.SUCCEEDED}, timeout_s=30)
-    logging.getLogger("dbos").removeHandler(warnings)
+    try:
+        async with DbosJobRunner(config=config, registry=registry) as runner:
+            await runner.enqueue(JobSpec(kind="one-step", key="before"))
+            await wait_status(runner, "before", {JobStatus.SUCCEEDED})
+            database = pg_jobs_url.rsplit("/", 1)[1]
+            dropped = await asyncio.to_thread(
+                psql,
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                f" WHERE datname = '{database}' AND pid <> pg_backend_pid()",
+            )
+            assert int(dropped) > 0
+            await runner.enqueue(JobSpec(kind="one-step", key="after"))
+            await wait_status(runner, "after", {JobStatus.SUCCEEDED}, timeout_s=30)
+    finally:
+        logging.getLogger("dbos").removeHandler(warnings)
     assert done == ["before", "after"]
     # The dropped connections were met, and retried: not a pool that happened to be empty.
     assert any("Database connection failed" in m for m in warnings.messages), warnings.messages
@@ -223,15 +223,3 @@ class _Records(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
-
-
-def _psql_value(sql: str) -> str:
-    admin = os.environ.get("CALLWRIGHT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-    out = subprocess.run(
-        ["psql", admin, "-qtA", "-v", "ON_ERROR_STOP=1", "-c", sql],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    return out.stdout.strip()
