@@ -223,3 +223,21 @@ class _Records(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+
+@pytest.mark.postgres
+def test_a_heartbeat_after_the_database_dropped_its_connection_still_lands(
+    pg_jobs_url: str,
+) -> None:
+    hb = ExecutorHeartbeats(system_database_url=pg_jobs_url, schema=f"hb_{time.time_ns()}")
+    try:
+        hb.create_table()
+        hb.beat("node-a")
+        database = pg_jobs_url.rsplit("/", 1)[1]
+        psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            f" WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+        )
+        hb.beat("node-a")  # on the pooled, now dead, connection unless it is pinged first
+    finally:
+        hb.close()
