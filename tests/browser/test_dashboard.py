@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import (
     RunningServer,
@@ -124,6 +124,25 @@ def test_every_page_fits_a_phone_and_labels_its_controls(
     page.keyboard.press("Tab")
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("none", ""), outline
+
+
+def test_a_page_left_while_loading_does_not_paint_over_the_next(
+    tab: Tab, fake_server: RunningServer
+) -> None:
+    """Signing in opens the assistants list; leaving for another page before the list arrives
+    must not bring the list back over that page (a flaky CI failure before routes were fenced)."""
+    page = tab.page
+    held: list[Route] = []
+    page.route("**/agent/all*", lambda route: held.append(route))
+    sign_in(page, fake_server)
+    page.goto(f"{fake_server.base_url}/dashboard/#/numbers")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Numbers")
+    assert held, "the assistants list was not requested"
+    with page.expect_response("**/agent/all*"):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # the stale list has had time to render, were it not fenced
+    expect(page.get_by_role("heading", level=1)).to_have_text("Numbers")
+    assert page.title().startswith("Numbers")
 
 
 def test_numbers_webhooks_and_keys(tab: Tab, fake_server: RunningServer) -> None:

@@ -25,7 +25,9 @@ const routes = {
 
 // Pages poll while they are on screen; leaving a page stops its timers.
 let cleanups = [];
-export function onLeave(fn) { cleanups.push(fn); }
+// Routes overlap: a page still loading when the hash changes again must not paint over the newer
+// one. Each route renders into its own container, and only the latest route keeps timers.
+let latest = 0;
 
 function signIn() {
   nav.hidden = true;
@@ -57,6 +59,7 @@ function signIn() {
 }
 
 async function route() {
+  const generation = ++latest;
   for (const fn of cleanups.splice(0)) fn();
   if (!session.key) return signIn();
   nav.hidden = false;
@@ -69,20 +72,25 @@ async function route() {
     else a.removeAttribute("aria-current");
   }
   const show = routes[page];
+  const slot = h("div");
+  view.replaceChildren(slot);
   if (!show) {
-    render(view, "Not found", h("p", {}, "No such page."));
+    render(slot, "Not found", h("p", {}, "No such page."));
     return;
   }
+  const onLeave = (fn) => (generation === latest ? cleanups.push(fn) : fn());
   try {
-    await show(view, rest.filter(Boolean).map(decodeURIComponent), { onLeave, query: new URLSearchParams(qs) });
+    await show(slot, rest.filter(Boolean).map(decodeURIComponent), { onLeave, query: new URLSearchParams(qs) });
   } catch (err) {
+    if (generation !== latest) return;
     if (err.status === 401) {
       session.key = null;
       say("Your API key was not accepted. Sign in again.", { error: true });
       return signIn();
     }
-    render(view, "Something went wrong", h("p", { class: "errors" }, err.message));
+    render(slot, "Something went wrong", h("p", { class: "errors" }, err.message));
   }
+  if (generation !== latest) return;
   const heading = view.querySelector("h1");
   if (heading && document.activeElement === document.body) heading.focus({ preventScroll: true });
 }

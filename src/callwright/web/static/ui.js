@@ -121,7 +121,8 @@ export function humanize(key) {
 
 /** Replace the view's content; focus the heading for screen readers and keyboards. */
 export function render(view, title, ...children) {
-  document.title = `${title} · callwright`;
+  // A page left before it loaded renders into a detached container; the title is not its own.
+  if (view.isConnected) document.title = `${title} · callwright`;
   const heading = h("h1", { tabindex: "-1" }, title);
   fill(view, heading, ...children);
   return heading;
