@@ -16,7 +16,7 @@ from tests.browser.conftest import (
     shot,
     sign_in,
 )
-from tests.calls.conftest import ANALYSIS
+from tests.calls.conftest import ANALYSIS, call_body
 
 
 def test_a_wrong_key_is_refused(tab: Tab, fake_server: RunningServer) -> None:
@@ -143,6 +143,43 @@ def test_a_page_left_while_loading_does_not_paint_over_the_next(
     page.wait_for_timeout(300)  # the stale list has had time to render, were it not fenced
     expect(page.get_by_role("heading", level=1)).to_have_text("Numbers")
     assert page.title().startswith("Numbers")
+
+
+def test_a_call_page_left_mid_poll_stops_polling(tab: Tab, fake_server: RunningServer) -> None:
+    """A call still queued keeps its page polling; leaving while a poll is in flight must not
+    leave a timer behind that polls a page nobody sees."""
+    agent = create_agent(fake_server, agent_name="Queued")
+    with fake_server.api() as api:
+        number = api.get("/workspace/numbers").json()["workspace_numbers"][0]["id"]
+        later = {"call_time": {"scheduled_at": "2099-01-01T09:00:00+05:30"}}
+        body = call_body(agent["id"], from_number_id=number, call_config=later)
+        r = api.post("/calling/outbound/individual", json=body)
+        assert r.status_code == 200, r.text
+        call_id = r.json()["data"]["call_id"]
+    page = tab.page
+    polls: list[Route] = []
+
+    def hold_the_second(route: Route) -> None:
+        polls.append(route)
+        if len(polls) != 2:
+            route.continue_()
+
+    page.route("**/calling/call-details*", hold_the_second)
+    sign_in(page, fake_server)
+    page.goto(f"{fake_server.base_url}/dashboard/#/calls/{call_id}")
+    expect(page.locator("#call-status")).to_contain_text("registered")
+    for _ in range(50):  # the page polls every second
+        if len(polls) == 2:
+            break
+        page.wait_for_timeout(100)
+    page.get_by_role("link", name="Assistants").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Assistants")
+    with page.expect_response("**/calling/call-details*"):
+        polls[1].continue_()
+    page.wait_for_timeout(2500)  # more than two poll periods
+    assert len(polls) == 2
+    with fake_server.api() as api:
+        api.patch("/campaign/terminate", json={"call_ids": [call_id]}).raise_for_status()
 
 
 def test_numbers_webhooks_and_keys(tab: Tab, fake_server: RunningServer) -> None:

@@ -90,7 +90,8 @@ async function detail(view, id, ctx) {
       }
       fill(body, ...sections(c, audioHolder));
     }
-    if (!finished) timer = setTimeout(() => refresh().catch(() => {}), 1000);
+    // A poll still in flight when the page was left must not start another.
+    if (!finished && view.isConnected) timer = setTimeout(() => refresh().catch(() => {}), 1000);
   };
   await refresh();
 }

@@ -218,7 +218,8 @@ async function detail(view, id, ctx) {
         ["Next try", (r) => when(r.next_attempt_time)],
         ["Call", (r) => h("a", { href: `#/calls/${r.call_id}` }, "details")],
       ], p.contacts));
-    if (!["completed", "terminated", "failed", "cancelled"].includes(c.status)) {
+    // A poll still in flight when the page was left must not start another.
+    if (view.isConnected && !["completed", "terminated", "failed", "cancelled"].includes(c.status)) {
       timer = setTimeout(() => refresh().catch(fail), 2000);
     }
   };
