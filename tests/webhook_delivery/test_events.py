@@ -70,21 +70,20 @@ async def test_answered_call_emits_the_six_events(make_app: MakeApp) -> None:
             )
             call_id = r.json()["data"]["call_id"]
 
+            expected = {
+                "call_started", "call_completed", "recording_completed",
+                "platform_analysis_completed", "all_processing_completed",
+            }  # fmt: skip
+
             async def all_done() -> bool:
-                return any(
-                    json.loads(q.body)["event_type"] == "all_processing_completed"
-                    for q in receiver.delivered()
-                )
+                # Deliveries are independent jobs: out of order, as Ringg's contract allows.
+                return {json.loads(q.body)["event_type"] for q in receiver.delivered()} >= expected
 
             await eventually(all_done, timeout_s=30)
             got = {p["event_type"]: p for p in payloads(receiver, secret)}
             for req in receiver.delivered():
                 assert req.headers["authorization"] == "Bearer receiver-token"
                 assert req.method == "POST"
-            assert set(got) >= {
-                "call_started", "call_completed", "recording_completed",
-                "platform_analysis_completed", "all_processing_completed",
-            }  # fmt: skip
             started = got["call_started"]
             assert COMMON <= set(started)
             assert (started["status"], started["sub_status"]) == ("registered", "QUEUED")
